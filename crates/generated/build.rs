@@ -1,0 +1,36 @@
+//! Fails the build when the spec changed and the client was not regenerated.
+//!
+//! Generation itself stays out of every build (it is `cargo xtask codegen`'s job): this
+//! script only compares the spec's fingerprint with the one in the generated file's header.
+//! Where the spec is absent, as in a packaged crate, it does nothing.
+
+use std::{fs, path::Path};
+
+use sha2::{Digest, Sha256};
+
+fn main() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let spec = manifest.join("../../openapi/cloudcockpit.yaml");
+    let generated = manifest.join("src/generated_sdk.rs");
+    println!("cargo::rerun-if-changed={}", spec.display());
+    println!("cargo::rerun-if-changed={}", generated.display());
+    let Ok(spec_text) = fs::read_to_string(&spec) else {
+        return;
+    };
+    // The same fingerprint as xtask's: SHA-256 of the text with `\n` line endings.
+    let digest = Sha256::digest(spec_text.replace("\r\n", "\n").as_bytes());
+    let fingerprint: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let recorded = fs::read_to_string(&generated).ok().and_then(|text| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("// spec sha256: ").map(str::to_owned))
+    });
+    if recorded.as_deref() != Some(fingerprint.as_str()) {
+        eprintln!(
+            "error: openapi/cloudcockpit.yaml changed since crates/generated/src/generated_sdk.rs \
+             was generated (spec sha256 {fingerprint}, recorded {}).\n\
+             Run `cargo xtask codegen` and commit the result.",
+            recorded.as_deref().unwrap_or("none")
+        );
+        std::process::exit(1);
+    }
+}

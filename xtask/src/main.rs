@@ -1,0 +1,84 @@
+//! Maintenance jobs for the cockpit workspace, run as `cargo xtask <job>`.
+//!
+//! - `codegen [--check]`: regenerate `crates/generated` from the spec, or check it is fresh.
+//! - `test`: every check CI runs, in order, stopping at the first failure.
+
+mod codegen;
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "usage: cargo xtask <job>
+
+jobs:
+  codegen           regenerate crates/generated from openapi/cloudcockpit.yaml
+  codegen --check   write nothing; fail with a diff when the generated client is stale
+  test              run every check: fmt, clippy, tests, spec lint, codegen --check, docs";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["codegen"] => codegen::run(false),
+        ["codegen", "--check"] => codegen::run(true),
+        ["test"] => test(),
+        ["help" | "--help" | "-h"] => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => bail!("unknown arguments {args:?}\n\n{USAGE}"),
+    }
+}
+
+/// Every check, as CI runs it. Installs the pinned npm tools first when they are missing.
+fn test() -> Result<()> {
+    let root = codegen::workspace_root();
+    if !root.join("node_modules/.bin/redocly").exists()
+        || !root.join("node_modules/.bin/prism").exists()
+    {
+        run("npm", &["ci", "--no-audit", "--no-fund"], &[])?;
+    }
+    run("cargo", &["fmt", "--all", "--", "--check"], &[])?;
+    run(
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    run("cargo", &["test", "--workspace", "--locked"], &[])?;
+    run(
+        "npx",
+        &["--no-install", "redocly", "lint", codegen::SPEC],
+        &[],
+    )?;
+    codegen::run(true)?;
+    run(
+        "cargo",
+        &["doc", "--workspace", "--no-deps", "--locked"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    println!("xtask test: every check passed");
+    Ok(())
+}
+
+fn run(program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
+    println!("$ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(codegen::workspace_root())
+        .status()
+        .with_context(|| format!("starting {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
