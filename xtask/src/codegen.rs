@@ -151,9 +151,11 @@ fn render(spec: &OpenAPI) -> Result<String> {
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_tag(progenitor::TagStyle::Merged)
         .with_derive("schemars::JsonSchema")
-        // The hook marks the Authorization header sensitive on every request and removes
-        // the `api-version` header that progenitor always adds (see crates/generated/src/lib.rs).
-        .with_pre_hook(quote::quote!(crate::finish_request));
+        // Every request runs through `ClientHooks`, written by hand in crates/generated/src/lib.rs
+        // around the `Hooks` inner type: it marks the token sensitive, drops the undocumented
+        // `api-version` header, and lets the caller supply the transport.
+        .with_inner_type(quote::quote!(crate::Hooks))
+        .with_hooks(progenitor::HooksMode::Expected);
     let mut generator = progenitor::Generator::new(&settings);
     // `prepare` rejects the shapes known to make progenitor panic, naming the operation.
     // An unknown one must still end as an error, not as a panic of xtask.

@@ -3,7 +3,8 @@
 //! Most users want the `cockpit` crate, which fills in the tenant, the token and the
 //! correlation id and turns every failure into one error type. This crate is the raw
 //! client underneath it. The code is in `generated_sdk.rs`, which `cargo xtask codegen`
-//! writes; this file only re-exports it and carries the lint allowances.
+//! writes; this file re-exports it, carries the lint allowances, and implements the one
+//! extension point the generator leaves open, [`ClientHooks`].
 //!
 //! The workspace builds reqwest with rustls but without a bundled crypto provider, to keep
 //! the cold build small. Build this client with [`Client::new_with_client`] and a
@@ -18,18 +19,53 @@
 #[rustfmt::skip]
 mod generated_sdk;
 
-pub use generated_sdk::*;
+use std::{future::Future, pin::Pin, sync::Arc};
 
-/// The pre-request hook that the generator wires into every operation.
-///
-/// It marks the `Authorization` header sensitive, so that no `Debug` of the request shows
-/// the token and HTTP/2 never puts it in a compression table. It also removes the
-/// `api-version` header that progenitor adds to every request: the vendor's pages document
-/// no such header, and the client sends only what they show.
-fn finish_request(request: &mut reqwest::Request) {
-    let headers = request.headers_mut();
-    headers.remove("api-version");
-    if let Some(value) = headers.get_mut(reqwest::header::AUTHORIZATION) {
-        value.set_sensitive(true);
+pub use generated_sdk::*;
+use progenitor_client::{ClientHooks, OperationInfo};
+
+/// A boxed future that a [`Transport`] returns.
+pub type TransportFuture<'a> =
+    Pin<Box<dyn Future<Output = reqwest::Result<reqwest::Response>> + Send + 'a>>;
+
+/// Sends a finished request and returns the response, in place of the client's own
+/// `reqwest::Client::execute`. The `cockpit` facade uses it to read response bodies with a
+/// size cap and to keep the status and headers of every answer.
+pub trait Transport: Send + Sync + std::fmt::Debug {
+    /// Sends `request`.
+    fn execute(&self, request: reqwest::Request) -> TransportFuture<'_>;
+}
+
+/// The client's inner value: a transport to send requests through, or `None` for the
+/// client's `reqwest::Client` as it is.
+pub type Hooks = Option<Arc<dyn Transport>>;
+
+impl ClientHooks<Hooks> for Client {
+    /// Marks the `Authorization` header sensitive, so that no `Debug` of the request shows
+    /// the token and HTTP/2 never puts it in a compression table; and removes the
+    /// `api-version` header that progenitor adds to every request, since the vendor's pages
+    /// document no such header and the client sends only what they show.
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        _info: &OperationInfo,
+    ) -> Result<(), Error<E>> {
+        let headers = request.headers_mut();
+        headers.remove("api-version");
+        if let Some(value) = headers.get_mut(reqwest::header::AUTHORIZATION) {
+            value.set_sensitive(true);
+        }
+        Ok(())
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        match &self.inner {
+            Some(transport) => transport.execute(request).await,
+            None => self.client.execute(request).await,
+        }
     }
 }

@@ -31,7 +31,7 @@ fn body() -> types::ResetPasswordRequest {
 /// default, as the crate docs say.
 fn client(server: &MockServer) -> Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    Client::new(&server.uri())
+    Client::new(&server.uri(), None)
 }
 
 async fn call(
@@ -188,4 +188,44 @@ async fn documented_bodiless_errors_keep_their_status() {
             other => panic!("{status}: expected UnexpectedResponse, got {other:?}"),
         }
     }
+}
+
+/// A transport that records whether the Authorization header reached it marked sensitive,
+/// and then sends the request as the client would.
+#[derive(Debug)]
+struct Recording {
+    http: reqwest::Client,
+    sensitive: std::sync::Mutex<Option<bool>>,
+}
+
+impl cockpit_generated::Transport for Recording {
+    fn execute(&self, request: reqwest::Request) -> cockpit_generated::TransportFuture<'_> {
+        let auth = request.headers().get(reqwest::header::AUTHORIZATION);
+        *self.sensitive.lock().unwrap() = auth.map(|v| v.is_sensitive());
+        Box::pin(self.http.execute(request))
+    }
+}
+
+#[tokio::test]
+async fn requests_reach_the_transport_with_the_token_marked_sensitive() {
+    let server = server_answering(ResponseTemplate::new(200)).await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let recording = std::sync::Arc::new(Recording {
+        http: http.clone(),
+        sensitive: Default::default(),
+    });
+    let client = Client::new_with_client(&server.uri(), http, Some(recording.clone()));
+    client
+        .reset_customer_user_password()
+        .customer_id(CUSTOMER.parse::<Uuid>().unwrap())
+        .customer_user_id(USER.parse::<Uuid>().unwrap())
+        .authorization("Bearer secret-token")
+        .x_tenant("portal.cloudcockpit.com")
+        .body(body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(*recording.sensitive.lock().unwrap(), Some(true));
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
