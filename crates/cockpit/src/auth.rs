@@ -1,0 +1,355 @@
+//! Access tokens: where they come from ([`TokenProvider`]), and the cache that shares one
+//! token among all calls and refreshes it once for everybody.
+
+use std::{
+    fmt,
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::{
+    client::check_url,
+    error::{Error, OAuthError, Result},
+};
+
+/// An access token and, where known, when it expires.
+#[derive(Clone)]
+pub struct AccessToken {
+    secret: SecretString,
+    expires_at: Option<Instant>,
+}
+
+impl AccessToken {
+    /// A token that is valid for `expires_in` from now, or until the API refuses it when
+    /// `expires_in` is `None`.
+    pub fn new(secret: SecretString, expires_in: Option<Duration>) -> Self {
+        AccessToken {
+            secret,
+            expires_at: expires_in.map(|d| Instant::now() + d),
+        }
+    }
+
+    /// The token itself.
+    pub fn secret(&self) -> &SecretString {
+        &self.secret
+    }
+
+    /// When the token expires, where known.
+    pub fn expires_at(&self) -> Option<Instant> {
+        self.expires_at
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("secret", &"** redacted **")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// The future a [`TokenProvider`] returns.
+pub type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<AccessToken>> + Send + 'a>>;
+
+/// A source of access tokens for the API.
+///
+/// The client caches the token it returns until shortly before it expires, asks for a new
+/// one once for all concurrent calls, and asks again when the API answers 401.
+pub trait TokenProvider: Send + Sync + fmt::Debug {
+    /// Fetches a token. `http` is the client's own HTTP client, with its TLS settings and
+    /// timeouts, for providers that call a token endpoint.
+    fn token<'a>(&'a self, http: &'a reqwest::Client) -> TokenFuture<'a>;
+
+    /// Whether asking again can give a different token: if not, a 401 is final and the
+    /// call is not replayed.
+    fn can_refresh(&self) -> bool {
+        true
+    }
+}
+
+/// A fixed bearer token, such as one an operator pasted in.
+#[derive(Clone)]
+pub struct StaticToken(SecretString);
+
+impl StaticToken {
+    /// Wraps `token`, without the `Bearer ` prefix.
+    pub fn new(token: SecretString) -> Self {
+        StaticToken(token)
+    }
+}
+
+impl fmt::Debug for StaticToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StaticToken(** redacted **)")
+    }
+}
+
+impl TokenProvider for StaticToken {
+    fn token<'a>(&'a self, _http: &'a reqwest::Client) -> TokenFuture<'a> {
+        Box::pin(async move { Ok(AccessToken::new(self.0.clone(), None)) })
+    }
+
+    fn can_refresh(&self) -> bool {
+        false
+    }
+}
+
+/// CloudCockpit's Microsoft Entra token endpoint, from the vendor's authentication guide.
+pub const DEFAULT_TOKEN_URL: &str =
+    "https://login.microsoftonline.com/4e806121-ff28-4286-ab4e-3be0a08f9ce0/oauth2/v2.0/token";
+/// The scope that CloudCockpit's tokens are requested for, from the same guide.
+pub const DEFAULT_SCOPE: &str = "api://b92a36a4-feb8-4f47-a69c-29a180aa6d0a/.default";
+
+/// OAuth 2.0 client credentials at Microsoft Entra, with the client id and secret of an
+/// Api Access created on the CloudCockpit portal.
+#[derive(Clone)]
+pub struct ClientCredentials {
+    client_id: String,
+    client_secret: SecretString,
+    token_url: String,
+    scope: String,
+    allow_insecure_http: bool,
+}
+
+impl ClientCredentials {
+    /// Credentials for CloudCockpit's documented token endpoint and scope.
+    pub fn new(client_id: impl Into<String>, client_secret: SecretString) -> Self {
+        ClientCredentials {
+            client_id: client_id.into(),
+            client_secret,
+            token_url: DEFAULT_TOKEN_URL.to_string(),
+            scope: DEFAULT_SCOPE.to_string(),
+            allow_insecure_http: false,
+        }
+    }
+
+    /// Another token endpoint, such as a local one in tests. It must be https, or http on
+    /// a loopback address; a bad URL fails the first token request, before anything is sent.
+    #[must_use]
+    pub fn token_url(mut self, url: impl Into<String>) -> Self {
+        self.token_url = url.into();
+        self
+    }
+
+    /// Another scope.
+    #[must_use]
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = scope.into();
+        self
+    }
+
+    /// Allows a plain-http token endpoint on a host other than loopback. The client
+    /// secret then crosses the network in clear text: only for a trusted network.
+    #[must_use]
+    pub fn danger_allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    async fn fetch(&self, http: &reqwest::Client) -> Result<AccessToken> {
+        let url = check_url(&self.token_url, self.allow_insecure_http, "token URL")
+            .map_err(Error::configuration)?;
+        let form = [
+            ("client_id", self.client_id.as_str()),
+            ("client_secret", self.client_secret.expose_secret()),
+            ("scope", self.scope.as_str()),
+            ("grant_type", "client_credentials"),
+        ];
+        let body = serde_urlencoded::to_string(form).map_err(|e| {
+            Error::authentication("could not encode the token request").with_source(e)
+        })?;
+        let response = http
+            .post(url)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| {
+                let what = if e.is_timeout() {
+                    "the token endpoint did not answer in time"
+                } else {
+                    "could not reach the token endpoint"
+                };
+                // reqwest's error names the URL, which carries no secret.
+                Error::authentication(what).with_source(e.without_url())
+            })?;
+        let status = response.status();
+        let bytes = crate::transport::read_capped(response)
+            .await
+            .map_err(|e| {
+                Error::authentication("the token endpoint's answer broke off")
+                    .with_status(status)
+                    .with_source(e)
+            })?
+            .0;
+        if !status.is_success() {
+            let oauth = serde_json::from_slice::<OAuthBody>(&bytes)
+                .ok()
+                .and_then(|b| {
+                    b.error.map(|error| OAuthError {
+                        error,
+                        error_description: b.error_description,
+                    })
+                });
+            let mut err =
+                Error::authentication("the token endpoint refused the client credentials")
+                    .with_status(status);
+            err = match oauth {
+                Some(oauth) => err.with_oauth(oauth),
+                None => err.with_body(&bytes),
+            };
+            return Err(err);
+        }
+        let token: TokenBody = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::authentication("the token endpoint's answer is not the documented JSON")
+                .with_status(status)
+                .with_source(e)
+        })?;
+        if token.access_token.expose_secret().is_empty() {
+            return Err(
+                Error::authentication("the token endpoint returned an empty access_token")
+                    .with_status(status),
+            );
+        }
+        Ok(AccessToken::new(
+            token.access_token,
+            token.expires_in.map(Duration::from_secs),
+        ))
+    }
+}
+
+impl fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"** redacted **")
+            .field("token_url", &self.token_url)
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+impl TokenProvider for ClientCredentials {
+    fn token<'a>(&'a self, http: &'a reqwest::Client) -> TokenFuture<'a> {
+        Box::pin(self.fetch(http))
+    }
+}
+
+/// The documented answer: `{token_type, expires_in, ext_expires_in, access_token}`.
+#[derive(Deserialize)]
+struct TokenBody {
+    access_token: SecretString,
+    expires_in: Option<u64>,
+}
+
+/// An OAuth error answer.
+#[derive(Deserialize)]
+struct OAuthBody {
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// A token is refreshed this long before it expires, so that no call carries a token that
+/// expires on the way.
+const REFRESH_MARGIN: Duration = Duration::from_secs(60);
+
+/// The cached `Authorization` value, ready to send.
+pub(crate) struct Bearer {
+    pub(crate) header: SecretString,
+    expires_at: Option<Instant>,
+    generation: u64,
+}
+
+impl Bearer {
+    fn is_fresh(&self, now: Instant) -> bool {
+        self.expires_at
+            .is_none_or(|at| at.saturating_duration_since(now) > REFRESH_MARGIN)
+    }
+}
+
+/// Shares one token among all calls of a client.
+pub(crate) struct TokenCache {
+    provider: Arc<dyn TokenProvider>,
+    current: Mutex<Option<Arc<Bearer>>>,
+    // Held while fetching, so that concurrent callers on a cold or stale cache wait for one
+    // fetch instead of each making their own.
+    refresh: tokio::sync::Mutex<u64>,
+}
+
+impl TokenCache {
+    pub(crate) fn new(provider: Arc<dyn TokenProvider>) -> Self {
+        TokenCache {
+            provider,
+            current: Mutex::new(None),
+            refresh: tokio::sync::Mutex::new(0),
+        }
+    }
+
+    pub(crate) fn can_refresh(&self) -> bool {
+        self.provider.can_refresh()
+    }
+
+    fn cached(&self) -> Option<Arc<Bearer>> {
+        let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        current
+            .as_ref()
+            .filter(|b| b.is_fresh(Instant::now()))
+            .cloned()
+    }
+
+    /// A fresh token: the cached one, or one fetched now for every waiting caller.
+    pub(crate) async fn get(&self, http: &reqwest::Client) -> Result<Arc<Bearer>> {
+        if let Some(bearer) = self.cached() {
+            return Ok(bearer);
+        }
+        let mut generation = self.refresh.lock().await;
+        if let Some(bearer) = self.cached() {
+            return Ok(bearer);
+        }
+        let token = self.provider.token(http).await?;
+        let secret = token.secret().expose_secret();
+        if secret.is_empty() || !secret.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::authentication(
+                "the access token is empty or has characters that an HTTP header cannot carry",
+            ));
+        }
+        *generation += 1;
+        let bearer = Arc::new(Bearer {
+            header: SecretString::from(format!("Bearer {secret}")),
+            expires_at: token.expires_at(),
+            generation: *generation,
+        });
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(bearer.clone());
+        Ok(bearer)
+    }
+
+    /// Drops `bearer` from the cache after the API refused it, unless another caller has
+    /// already replaced it.
+    pub(crate) fn invalidate(&self, bearer: &Bearer) {
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        if current
+            .as_ref()
+            .is_some_and(|b| b.generation == bearer.generation)
+        {
+            *current = None;
+        }
+    }
+}
+
+impl fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("provider", &self.provider)
+            .finish_non_exhaustive()
+    }
+}

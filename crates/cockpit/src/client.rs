@@ -1,0 +1,284 @@
+//! The client and its builder.
+
+use std::{fmt, net::IpAddr, sync::Arc, time::Duration};
+
+use reqwest::Url;
+use secrecy::SecretString;
+
+use crate::{
+    auth::{StaticToken, TokenCache, TokenProvider},
+    error::{Error, Result},
+    retry::RetryPolicy,
+};
+
+/// The API's documented server.
+pub const DEFAULT_BASE_URL: &str = "https://api.cloudcockpit.com";
+/// The connect timeout unless [`ClientBuilder::connect_timeout`] sets another.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The timeout of one attempt, from sending to the end of the answer, unless
+/// [`ClientBuilder::timeout`] sets another.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+const USER_AGENT: &str = concat!("cockpit/", env!("CARGO_PKG_VERSION"));
+
+/// A CloudCockpit API client. Cheap to clone: clones share one connection pool and one
+/// token cache.
+///
+/// ```no_run
+/// # async fn run() -> cockpit::Result<()> {
+/// use secrecy::SecretString;
+///
+/// let client = cockpit::Client::builder()
+///     .tenant("portal.cloudcockpit.com")
+///     .bearer_token(SecretString::from(std::env::var("COCKPIT_TOKEN").unwrap_or_default()))
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<ClientInner>,
+}
+
+pub(crate) struct ClientInner {
+    pub(crate) base_url: String,
+    pub(crate) tenant: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) tokens: TokenCache,
+    pub(crate) retry: RetryPolicy,
+}
+
+impl Client {
+    /// A builder with the defaults: the documented server, 10 s to connect, 30 s a call,
+    /// retries on, user agent `cockpit/<version>`. The tenant and the credentials are the
+    /// caller's to give.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The base URL that calls go to.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The tenant (`X-Tenant`) that calls send unless they name another.
+    pub fn tenant(&self) -> &str {
+        &self.inner.tenant
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field("tenant", &self.inner.tenant)
+            .field("tokens", &self.inner.tokens)
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Client`]. Its setters never fail: the first bad value is kept, and
+/// [`build`](ClientBuilder::build) returns it.
+#[must_use]
+#[derive(Default)]
+pub struct ClientBuilder {
+    base_url: Option<String>,
+    tenant: Option<String>,
+    provider: Option<Arc<dyn TokenProvider>>,
+    connect_timeout: Option<Duration>,
+    timeout: Option<Duration>,
+    http: Option<reqwest::Client>,
+    allow_insecure_http: bool,
+    retry: Option<RetryPolicy>,
+}
+
+impl ClientBuilder {
+    /// The API's base URL; default [`DEFAULT_BASE_URL`]. It must be https, or http on a
+    /// loopback address (127.0.0.0/8, `::1`, `localhost`) for tests and local mocks.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The tenant, sent as `X-Tenant`: the domain used to access the portal, such as
+    /// `portal.cloudcockpit.com`. Required.
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = Some(tenant.into());
+        self
+    }
+
+    /// A fixed bearer token (without the `Bearer ` prefix).
+    pub fn bearer_token(self, token: SecretString) -> Self {
+        self.token_provider(StaticToken::new(token))
+    }
+
+    /// Any source of tokens, such as [`ClientCredentials`](crate::ClientCredentials).
+    pub fn token_provider(mut self, provider: impl TokenProvider + 'static) -> Self {
+        self.provider = Some(Arc::new(provider));
+        self
+    }
+
+    /// How long to wait for a connection; default [`DEFAULT_CONNECT_TIMEOUT`].
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// How long one attempt may take, from sending to the end of the answer; default
+    /// [`DEFAULT_TIMEOUT`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The retry policy; default [`RetryPolicy::default`]. [`RetryPolicy::none`] turns
+    /// retries off.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// A `reqwest::Client` of the caller's, used as it is: its timeouts, TLS, proxy and
+    /// redirect settings apply, and this builder's timeouts and user agent do not.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Allows a plain-http base URL on a host other than loopback. The bearer token then
+    /// crosses the network in clear text: only for a trusted network.
+    pub fn danger_allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    ///
+    /// An [`ErrorKind::Configuration`](crate::ErrorKind::Configuration) error, naming the
+    /// setting, when the base URL is not a URL or is plain http to a non-loopback host,
+    /// when the tenant is missing or cannot be sent as a header, when no credentials were
+    /// given, or when the HTTP client cannot be built.
+    pub fn build(self) -> Result<Client> {
+        let base_url = self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
+        let url = check_url(base_url, self.allow_insecure_http, "base URL")
+            .map_err(Error::configuration)?;
+        let tenant = self.tenant.ok_or_else(|| {
+            Error::configuration("no tenant: set it with .tenant(\"portal.cloudcockpit.com\")")
+        })?;
+        check_tenant(&tenant).map_err(Error::configuration)?;
+        let provider = self.provider.ok_or_else(|| {
+            Error::configuration(
+                "no credentials: set .bearer_token(…) or .token_provider(ClientCredentials::new(…))",
+            )
+        })?;
+        let http = match self.http {
+            Some(http) => http,
+            None => http_client(
+                self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+                self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            )?,
+        };
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                base_url: url.as_str().trim_end_matches('/').to_string(),
+                tenant,
+                http,
+                tokens: TokenCache::new(provider),
+                retry: self.retry.unwrap_or_default(),
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("tenant", &self.tenant)
+            .field("provider", &self.provider)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The HTTP client: rustls with the ring provider and the platform's certificate
+/// verifier, no redirects (the API documents none, and a redirected PATCH could be sent
+/// twice or carry the token elsewhere), and the timeouts.
+fn http_client(connect_timeout: Duration, timeout: Duration) -> Result<reqwest::Client> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|b| b.with_platform_verifier())
+        .map_err(|e| Error::configuration("could not set up TLS").with_source(e))?
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(connect_timeout)
+        .timeout(timeout)
+        .user_agent(USER_AGENT)
+        .build()
+        .map_err(|e| Error::configuration("could not build the HTTP client").with_source(e))
+}
+
+/// Parses `url` and refuses plain http to anything but loopback, unless allowed.
+pub(crate) fn check_url(
+    url: &str,
+    allow_insecure_http: bool,
+    what: &str,
+) -> std::result::Result<Url, String> {
+    let parsed = Url::parse(url).map_err(|e| {
+        format!("{what} {url:?} is not a URL ({e}): give one like https://api.cloudcockpit.com")
+    })?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!("{what} must not carry a user name or password"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(format!(
+            "{what} {url:?} must not have a query or a fragment"
+        ));
+    }
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => {
+            return Err(format!("{what} {url:?} has no host"));
+        }
+    };
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if loopback || allow_insecure_http => Ok(parsed),
+        "http" => Err(format!(
+            "{what} {url:?} is plain http to a host that is not loopback: the token would cross \
+             the network in clear text; use https (or danger_allow_insecure_http on a trusted network)"
+        )),
+        other => Err(format!("{what} {url:?} has scheme {other:?}: use https")),
+    }
+}
+
+/// A tenant must be a domain, such as `portal.cloudcockpit.com`: printable ASCII with no
+/// spaces, which also keeps CR, LF and NUL out of the `X-Tenant` header.
+pub(crate) fn check_tenant(tenant: &str) -> std::result::Result<(), String> {
+    if tenant.is_empty() {
+        return Err(
+            "tenant is empty: give the portal's domain, such as portal.cloudcockpit.com".into(),
+        );
+    }
+    if !tenant.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!(
+            "tenant {tenant:?} has a character that X-Tenant cannot carry (a space, a control \
+             character such as CR or LF, or non-ASCII): give the portal's domain, such as \
+             portal.cloudcockpit.com, with international names in their xn-- form"
+        ));
+    }
+    Ok(())
+}

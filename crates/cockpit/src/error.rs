@@ -1,0 +1,398 @@
+//! One error type for every failure, with methods for the questions callers ask.
+
+use std::{fmt, time::Duration};
+
+use reqwest::StatusCode;
+use uuid::Uuid;
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The bytes of a response body that an error keeps, at most.
+pub(crate) const KEPT_BODY: usize = 16 * 1024;
+
+/// Why a call failed: what [`Error::kind`] returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// 400 Bad Request: the API rejected the request's content.
+    BadRequest,
+    /// 401 Unauthorized: the token was missing, expired or not accepted.
+    Unauthorized,
+    /// 403 Forbidden: the token's identity may not do this.
+    Forbidden,
+    /// 404 Not Found: the customer, user or provider instance does not exist.
+    NotFound,
+    /// A 5xx answer.
+    Server,
+    /// Any other status that the API does not document for the operation.
+    UnexpectedStatus,
+    /// No complete answer within the configured time.
+    Timeout,
+    /// The connection could not be made, or broke before the answer was complete.
+    Connection,
+    /// A success answer whose body could not be read as documented.
+    MalformedResponse,
+    /// The caller's input breaks a documented constraint; nothing was sent.
+    InvalidInput,
+    /// The client's configuration is unusable; nothing was sent.
+    Configuration,
+    /// No access token could be had from the token provider; the API call was not sent.
+    Authentication,
+}
+
+impl ErrorKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest => "bad request",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::NotFound => "not found",
+            ErrorKind::Server => "server error",
+            ErrorKind::UnexpectedStatus => "unexpected status",
+            ErrorKind::Timeout => "timed out",
+            ErrorKind::Connection => "connection failed",
+            ErrorKind::MalformedResponse => "malformed response",
+            ErrorKind::InvalidInput => "invalid input",
+            ErrorKind::Configuration => "invalid configuration",
+            ErrorKind::Authentication => "authentication failed",
+        }
+    }
+
+    pub(crate) fn from_status(status: StatusCode) -> ErrorKind {
+        match status.as_u16() {
+            400 => ErrorKind::BadRequest,
+            401 => ErrorKind::Unauthorized,
+            403 => ErrorKind::Forbidden,
+            404 => ErrorKind::NotFound,
+            500..=599 => ErrorKind::Server,
+            _ => ErrorKind::UnexpectedStatus,
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The API's error body (`ErrorResponse` in the spec), as the server sent it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// `statusCode`: the HTTP status code that represents the error scenario.
+    pub status_code: Option<i32>,
+    /// `type`: the type of error that occurred.
+    pub error_type: Option<String>,
+    /// `description`: describes the error scenario that occurred.
+    pub description: Option<String>,
+    /// `correlationId`: the correlation id of the request, as the server knows it.
+    pub correlation_id: Option<String>,
+    /// `errors`: the details of the errors, by property.
+    pub errors: Vec<FieldError>,
+}
+
+/// One entry of [`ApiError::errors`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FieldError {
+    /// `propertyName`: the property involved in the error.
+    pub property_name: Option<String>,
+    /// `description`: a description of each error for that property.
+    pub descriptions: Vec<String>,
+}
+
+impl From<cockpit_generated::types::ErrorResponse> for ApiError {
+    fn from(body: cockpit_generated::types::ErrorResponse) -> Self {
+        ApiError {
+            status_code: body.status_code,
+            error_type: body.type_,
+            description: body.description,
+            correlation_id: body.correlation_id,
+            errors: body
+                .errors
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| FieldError {
+                    property_name: e.property_name,
+                    descriptions: e.description.unwrap_or_default(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The OAuth error that a token endpoint answered with (RFC 6749, section 5.2).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OAuthError {
+    /// `error`, such as `invalid_client`.
+    pub error: String,
+    /// `error_description`, when the endpoint sent one.
+    pub error_description: Option<String>,
+}
+
+/// Every failure of this crate: configuration, input, authentication, transport and API
+/// errors alike. Its [`kind`](Error::kind) says which; its methods answer the rest.
+///
+/// Its `Display` is one lowercase line naming the kind, the status, the API's error type
+/// and description, and the correlation id; it never contains a token or a secret.
+#[derive(thiserror::Error)]
+#[error(transparent)]
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+#[derive(thiserror::Error)]
+#[error("{}", Render(self))]
+struct Inner {
+    kind: ErrorKind,
+    detail: Option<String>,
+    status: Option<StatusCode>,
+    correlation_id: Option<Uuid>,
+    api: Option<ApiError>,
+    oauth: Option<OAuthError>,
+    body: Option<String>,
+    retry_after: Option<Duration>,
+    attempts: u32,
+    retryable: bool,
+    #[source]
+    source: Option<BoxError>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind) -> Self {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                detail: None,
+                status: None,
+                correlation_id: None,
+                api: None,
+                oauth: None,
+                body: None,
+                retry_after: None,
+                attempts: 0,
+                retryable: false,
+                source: None,
+            }),
+        }
+    }
+
+    pub(crate) fn invalid_input(detail: impl Into<String>) -> Self {
+        Error::new(ErrorKind::InvalidInput).with_detail(detail)
+    }
+
+    pub(crate) fn configuration(detail: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Configuration).with_detail(detail)
+    }
+
+    pub(crate) fn authentication(detail: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Authentication).with_detail(detail)
+    }
+
+    pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.inner.detail = Some(detail.into());
+        self
+    }
+
+    pub(crate) fn with_status(mut self, status: StatusCode) -> Self {
+        self.inner.status = Some(status);
+        self
+    }
+
+    pub(crate) fn with_correlation_id(mut self, id: Uuid) -> Self {
+        self.inner.correlation_id = Some(id);
+        self
+    }
+
+    pub(crate) fn with_api(mut self, api: ApiError) -> Self {
+        self.inner.api = Some(api);
+        self
+    }
+
+    pub(crate) fn with_oauth(mut self, oauth: OAuthError) -> Self {
+        self.inner.oauth = Some(oauth);
+        self
+    }
+
+    /// Keeps the start of a raw body, as text, up to [`KEPT_BODY`] bytes.
+    pub(crate) fn with_body(mut self, body: &[u8]) -> Self {
+        let end = body.len().min(KEPT_BODY);
+        self.inner.body = Some(String::from_utf8_lossy(&body[..end]).into_owned());
+        self
+    }
+
+    pub(crate) fn with_retry_after(mut self, delay: Option<Duration>) -> Self {
+        self.inner.retry_after = delay;
+        self
+    }
+
+    pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
+        self.inner.attempts = attempts;
+        self
+    }
+
+    pub(crate) fn retryable(mut self, retryable: bool) -> Self {
+        self.inner.retryable = retryable;
+        self
+    }
+
+    pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.inner.source = Some(source.into());
+        self
+    }
+
+    /// Why the call failed.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The HTTP status of the answer, where there was one.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.inner.status
+    }
+
+    /// The correlation id that the call sent as `X-Correlation-Id`: quote it to support.
+    /// Every error of a call has it, including those raised before anything was sent.
+    pub fn correlation_id(&self) -> Option<Uuid> {
+        self.inner.correlation_id
+    }
+
+    /// The correlation id in the API's error body, where it sent one. It is normally the
+    /// same as [`correlation_id`](Error::correlation_id).
+    pub fn server_correlation_id(&self) -> Option<&str> {
+        self.inner.api.as_ref()?.correlation_id.as_deref()
+    }
+
+    /// The API's error body, where the answer carried one that decoded.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        self.inner.api.as_ref()
+    }
+
+    /// The token endpoint's OAuth error, for an [`ErrorKind::Authentication`] error.
+    pub fn oauth_error(&self) -> Option<&OAuthError> {
+        self.inner.oauth.as_ref()
+    }
+
+    /// The start of the answer's raw body (up to 16 KiB, as lossy UTF-8), where it had one.
+    pub fn body(&self) -> Option<&str> {
+        self.inner.body.as_deref()
+    }
+
+    /// How many times the request was sent: 0 when it failed before anything was sent.
+    pub fn attempts(&self) -> u32 {
+        self.inner.attempts
+    }
+
+    /// The delay that the server asked for in `Retry-After`, capped by the retry policy.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
+    }
+
+    /// Whether sending the same call again is safe and may succeed: the request cannot
+    /// have been processed (the connection was never made, or the answer was 429 or 503).
+    /// A timeout or a 500 on a reset-password call is not retryable: the reset may have
+    /// happened.
+    pub fn is_retryable(&self) -> bool {
+        self.inner.retryable
+    }
+
+    /// Whether the call timed out.
+    pub fn is_timeout(&self) -> bool {
+        self.inner.kind == ErrorKind::Timeout
+    }
+
+    /// Whether the error was raised before anything was sent: invalid input,
+    /// configuration, or no token.
+    pub fn is_before_sending(&self) -> bool {
+        self.inner.attempts == 0
+    }
+}
+
+/// Formats the one-line message; `Debug` shows the same fields, structured.
+struct Render<'a>(&'a Inner);
+
+impl fmt::Display for Render<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = self.0;
+        f.write_str(e.kind.as_str())?;
+        if let Some(status) = e.status {
+            write!(f, " ({})", status.as_u16())?;
+        }
+        if let Some(detail) = &e.detail {
+            write!(f, ": {detail}")?;
+        }
+        if let Some(api) = &e.api {
+            if let Some(t) = &api.error_type {
+                write!(f, ": {t}")?;
+            }
+            if let Some(d) = &api.description {
+                write!(f, ": {}", d.trim_end_matches('.'))?;
+            }
+        }
+        if let Some(oauth) = &e.oauth {
+            write!(f, ": {}", oauth.error)?;
+            if let Some(d) = &oauth.error_description {
+                write!(
+                    f,
+                    ": {}",
+                    d.lines().next().unwrap_or_default().trim_end_matches('.')
+                )?;
+            }
+        }
+        if e.attempts > 1 {
+            write!(f, " after {} attempts", e.attempts)?;
+        }
+        if let Some(id) = e.correlation_id {
+            write!(f, " (correlation id {id}")?;
+            match e.api.as_ref().and_then(|a| a.correlation_id.as_deref()) {
+                Some(server) if server != id.to_string() => {
+                    write!(f, ", server correlation id {server})")?
+                }
+                _ => f.write_str(")")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = &self.inner;
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &e.kind);
+        if let Some(detail) = &e.detail {
+            d.field("detail", detail);
+        }
+        if let Some(status) = e.status {
+            d.field("status", &status.as_u16());
+        }
+        if let Some(id) = e.correlation_id {
+            d.field("correlation_id", &id.to_string());
+        }
+        if let Some(api) = &e.api {
+            d.field("api", api);
+        }
+        if let Some(oauth) = &e.oauth {
+            d.field("oauth", oauth);
+        }
+        if let Some(body) = &e.body {
+            d.field("body", body);
+        }
+        d.field("attempts", &e.attempts);
+        if let Some(source) = &e.source {
+            d.field("source", &source.to_string());
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inner").finish_non_exhaustive()
+    }
+}

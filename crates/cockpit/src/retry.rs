@@ -1,0 +1,170 @@
+//! When a failed call is sent again, and after how long.
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+/// How failed calls are retried. On by default; [`RetryPolicy::none`] turns it off.
+///
+/// A call is sent again only when the request cannot have been processed: the connection
+/// was never made, or the server answered 429 or 503. A request that may have reached the
+/// server (a timeout after sending, a 500, a connection that broke mid-answer) is never
+/// sent twice unless the operation is idempotent, and reset-password is not. Every attempt
+/// carries the same correlation id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    base_backoff: Duration,
+    max_backoff: Duration,
+    max_retry_after: Duration,
+    deadline: Option<Duration>,
+}
+
+impl Default for RetryPolicy {
+    /// Three attempts, backoff from 100 ms up to 5 s with full jitter, `Retry-After`
+    /// honoured up to 30 s, and all of it within 60 s.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            base_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            max_retry_after: Duration::from_secs(30),
+            deadline: Some(Duration::from_secs(60)),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries: every call is sent once.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// At most `attempts` sends of one call, the first included (0 counts as 1).
+    #[must_use]
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The backoff before retry `n` is a random delay between zero and
+    /// `min(max, base * 2^(n-1))` ("full jitter").
+    #[must_use]
+    pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.base_backoff = base;
+        self.max_backoff = max.max(base);
+        self
+    }
+
+    /// The longest `Retry-After` that is honoured; a longer one is cut to this.
+    #[must_use]
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// No retry starts once this much time has passed since the call began (`None`: no
+    /// limit other than the attempts).
+    #[must_use]
+    pub fn deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    pub(crate) fn attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    pub(crate) fn deadline_after(&self) -> Option<Duration> {
+        self.deadline
+    }
+
+    /// The delay before the retry that follows attempt `attempt` (1-based).
+    pub(crate) fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(asked) = retry_after {
+            return asked.min(self.max_retry_after);
+        }
+        let exp = attempt.saturating_sub(1).min(20);
+        let ceiling = self
+            .base_backoff
+            .saturating_mul(1 << exp)
+            .min(self.max_backoff);
+        ceiling.mul_f64(fastrand::f64())
+    }
+
+    /// The delay that a `Retry-After` header asks for: seconds, or an HTTP date, capped.
+    pub(crate) fn retry_after(&self, headers: &HeaderMap) -> Option<Duration> {
+        let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+        let asked = match value.parse::<u64>() {
+            Ok(seconds) => Duration::from_secs(seconds),
+            Err(_) => httpdate::parse_http_date(value)
+                .ok()?
+                .duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO),
+        };
+        Some(asked.min(self.max_retry_after))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
+        h
+    }
+
+    #[test]
+    fn retry_after_in_seconds_and_as_a_date_is_capped() {
+        let policy = RetryPolicy::default().max_retry_after(Duration::from_secs(10));
+        assert_eq!(
+            policy.retry_after(&headers("2")),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            policy.retry_after(&headers("3600")),
+            Some(Duration::from_secs(10))
+        );
+        let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(5));
+        let asked = policy.retry_after(&headers(&soon)).unwrap();
+        assert!(
+            asked <= Duration::from_secs(5) && asked >= Duration::from_secs(3),
+            "{asked:?}"
+        );
+        let past = httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(60));
+        assert_eq!(policy.retry_after(&headers(&past)), Some(Duration::ZERO));
+        assert_eq!(policy.retry_after(&headers("soon")), None);
+        assert_eq!(policy.retry_after(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn backoff_is_jittered_below_an_exponential_ceiling() {
+        let policy =
+            RetryPolicy::default().backoff(Duration::from_millis(100), Duration::from_millis(350));
+        for _ in 0..200 {
+            assert!(policy.delay(1, None) <= Duration::from_millis(100));
+            assert!(policy.delay(2, None) <= Duration::from_millis(200));
+            assert!(policy.delay(3, None) <= Duration::from_millis(350));
+            assert!(policy.delay(40, None) <= Duration::from_millis(350));
+        }
+        let spread: std::collections::BTreeSet<_> =
+            (0..50).map(|_| policy.delay(3, None)).collect();
+        assert!(spread.len() > 10, "full jitter spreads the delays");
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(2))),
+            Duration::from_secs(2)
+        );
+    }
+
+    #[test]
+    fn none_sends_once() {
+        assert_eq!(RetryPolicy::none().attempts(), 1);
+        assert_eq!(RetryPolicy::default().max_attempts(0).attempts(), 1);
+    }
+}
