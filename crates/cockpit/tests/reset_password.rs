@@ -1,0 +1,461 @@
+//! reset-password through the facade against a local mock: what goes over the wire, and
+//! what each documented (and some undocumented) answer turns into.
+
+mod support;
+
+use std::time::Duration;
+
+use cockpit::{Client, CustomerUser, ErrorKind, RetryPolicy, SecretString};
+use serde_json::json;
+use support::*;
+use wiremock::{
+    Mock, MockServer, ResponseTemplate,
+    matchers::{any, method, path},
+};
+
+async fn answering(template: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(template)
+        .mount(&server)
+        .await;
+    server
+}
+
+fn header(req: &wiremock::Request, name: &str) -> Option<String> {
+    req.headers
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn sends_the_documented_request_with_a_given_correlation_id() {
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH"))
+        .and(path(format!(
+            "/v1/Customers/{CUSTOMER}/users/{USER}/reset-password"
+        )))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let done = client(&server.uri())
+        .reset_customer_user_password()
+        .customer_id(uuid(CUSTOMER))
+        .customer_user_id(uuid(USER))
+        .provider_instance_id(uuid(PROVIDER_INSTANCE))
+        .customer_user(CustomerUser {
+            temporary_password: Some(SecretString::from("Temp-Pa55!")),
+            ..user()
+        })
+        .correlation_id(uuid(CORRELATION))
+        .send()
+        .await
+        .expect("200 is success");
+    assert_eq!(done.status, 200);
+    assert_eq!(done.correlation_id, uuid(CORRELATION));
+    assert_eq!(done.attempts, 1);
+
+    let received = server.received_requests().await.unwrap();
+    assert_eq!(received.len(), 1);
+    let req = &received[0];
+    assert_eq!(req.method.as_str(), "PATCH");
+    assert_eq!(
+        req.url.path(),
+        format!("/v1/Customers/{CUSTOMER}/users/{USER}/reset-password")
+    );
+    assert_eq!(
+        header(req, "authorization"),
+        Some(format!("Bearer {TOKEN}"))
+    );
+    assert_eq!(header(req, "x-tenant").as_deref(), Some(TENANT));
+    assert_eq!(
+        header(req, "x-correlation-id").as_deref(),
+        Some(CORRELATION)
+    );
+    assert_eq!(
+        header(req, "content-type").as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(
+        header(req, "user-agent"),
+        Some(format!("cockpit/{}", env!("CARGO_PKG_VERSION")))
+    );
+    assert_eq!(header(req, "api-version"), None);
+    let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+    assert_eq!(
+        body,
+        json!({
+            "providerInstanceId": PROVIDER_INSTANCE,
+            "customerUser": {
+                "displayName": "Ada Lovelace",
+                "email": "ada@contoso.example",
+                "firstName": "Ada",
+                "location": "PT",
+                "temporaryPassword": "Temp-Pa55!",
+                "domain": "contoso.example"
+            }
+        })
+    );
+}
+
+#[tokio::test]
+async fn generates_a_fresh_v4_correlation_id_per_call_and_returns_it() {
+    let server = answering(ResponseTemplate::new(200)).await;
+    let client = client(&server.uri());
+    let first = reset(&client).await.unwrap();
+    let second = reset(&client).await.unwrap();
+    assert_ne!(first.correlation_id, second.correlation_id);
+    assert_eq!(first.correlation_id.get_version_num(), 4);
+    let received = server.received_requests().await.unwrap();
+    assert_eq!(
+        header(&received[0], "x-correlation-id"),
+        Some(first.correlation_id.to_string())
+    );
+    assert_eq!(
+        header(&received[1], "x-correlation-id"),
+        Some(second.correlation_id.to_string())
+    );
+}
+
+#[tokio::test]
+async fn a_per_call_tenant_overrides_the_clients() {
+    let server = answering(ResponseTemplate::new(200)).await;
+    let client = client(&server.uri());
+    client
+        .reset_customer_user_password()
+        .customer_id(uuid(CUSTOMER))
+        .customer_user_id(uuid(USER))
+        .provider_instance_id(uuid(PROVIDER_INSTANCE))
+        .customer_user(user())
+        .tenant("other.portal.example")
+        .send()
+        .await
+        .unwrap();
+    reset(&client).await.unwrap();
+    let received = server.received_requests().await.unwrap();
+    assert_eq!(
+        header(&received[0], "x-tenant").as_deref(),
+        Some("other.portal.example")
+    );
+    assert_eq!(header(&received[1], "x-tenant").as_deref(), Some(TENANT));
+}
+
+#[tokio::test]
+async fn documented_error_bodies_become_typed_api_errors() {
+    for (status, kind) in [
+        (400u16, ErrorKind::BadRequest),
+        (404, ErrorKind::NotFound),
+        (500, ErrorKind::Server),
+    ] {
+        let server = answering(ResponseTemplate::new(status).set_body_json(json!({
+            "statusCode": status,
+            "type": "ValidationError",
+            "description": "One or more validation errors occurred.",
+            "correlationId": "server-side-id",
+            "errors": [{"propertyName": "customerUser.email", "description": ["is required", "is too long"]}]
+        })))
+        .await;
+        let err = reset(&client(&server.uri())).await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{status}");
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+        let sent = header(
+            &server.received_requests().await.unwrap()[0],
+            "x-correlation-id",
+        );
+        assert_eq!(err.correlation_id().map(|id| id.to_string()), sent);
+        assert_eq!(err.server_correlation_id(), Some("server-side-id"));
+        let api = err.api_error().expect("the body decodes");
+        assert_eq!(api.status_code, Some(i32::from(status)));
+        assert_eq!(api.error_type.as_deref(), Some("ValidationError"));
+        assert_eq!(
+            api.description.as_deref(),
+            Some("One or more validation errors occurred.")
+        );
+        assert_eq!(api.errors.len(), 1);
+        assert_eq!(
+            api.errors[0].property_name.as_deref(),
+            Some("customerUser.email")
+        );
+        assert_eq!(api.errors[0].descriptions, ["is required", "is too long"]);
+        assert!(!err.is_retryable(), "{status} may have been processed");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{kind} ({status}): ValidationError: One or more validation errors occurred \
+                 (correlation id {}, server correlation id server-side-id)",
+                sent.unwrap()
+            )
+        );
+    }
+}
+
+#[tokio::test]
+async fn unauthorized_and_forbidden_without_a_body_have_their_kinds() {
+    for (status, kind) in [
+        (401u16, ErrorKind::Unauthorized),
+        (403, ErrorKind::Forbidden),
+    ] {
+        let server = answering(ResponseTemplate::new(status)).await;
+        let err = reset(&client(&server.uri())).await.unwrap_err();
+        assert_eq!(err.kind(), kind);
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+        assert!(err.correlation_id().is_some());
+        assert_eq!(err.body(), Some(""));
+        // A static token cannot be refreshed, so a 401 is not replayed.
+        assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn server_errors_without_json_keep_status_and_raw_body() {
+    let html = "<html><body>Internal Server Error</body></html>";
+    let server = answering(ResponseTemplate::new(500).set_body_raw(html, "text/html")).await;
+    let err = reset(&client(&server.uri())).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Server);
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
+    assert_eq!(err.body(), Some(html));
+    assert!(err.api_error().is_none());
+
+    let server = answering(ResponseTemplate::new(502)).await;
+    let err = reset(&client(&server.uri())).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Server);
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
+    assert_eq!(err.body(), Some(""));
+    assert!(
+        err.to_string()
+            .starts_with("server error (502) (correlation id "),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_answer_times_out_and_is_not_retried() {
+    let server = answering(ResponseTemplate::new(200).set_delay(Duration::from_secs(5))).await;
+    let client = Client::builder()
+        .base_url(server.uri())
+        .tenant(TENANT)
+        .bearer_token(SecretString::from(TOKEN))
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let err = reset(&client).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert!(err.is_timeout());
+    assert!(!err.is_retryable(), "the reset may have been processed");
+    assert!(err.correlation_id().is_some());
+    assert_eq!(err.attempts(), 1);
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_a_connection_error() {
+    let base = refused_address().await;
+    let err = reset(&client(&base)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Connection);
+    assert!(err.is_retryable(), "nothing reached the server");
+    assert!(err.status().is_none());
+    assert!(err.correlation_id().is_some());
+    assert_eq!(err.attempts(), 1);
+}
+
+#[tokio::test]
+async fn invalid_input_is_refused_before_anything_is_sent() {
+    let server = answering(ResponseTemplate::new(200)).await;
+    let client = client(&server.uri());
+
+    let long = CustomerUser {
+        display_name: Some("x".repeat(51)),
+        ..user()
+    };
+    let err = client
+        .reset_customer_user_password()
+        .customer_id(uuid(CUSTOMER))
+        .customer_user_id(uuid(USER))
+        .provider_instance_id(uuid(PROVIDER_INSTANCE))
+        .customer_user(long)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.correlation_id().is_some());
+    assert_eq!(err.attempts(), 0);
+    assert!(err.to_string().starts_with(
+        "invalid input: customerUser.displayName is 51 characters long; the API allows at most 50"
+    ));
+
+    for (field, user) in [
+        (
+            "email is 49",
+            CustomerUser {
+                email: Some("e".repeat(49)),
+                ..user()
+            },
+        ),
+        (
+            "firstName is 51",
+            CustomerUser {
+                first_name: Some("é".repeat(51)),
+                ..user()
+            },
+        ),
+        (
+            "lastName is 51",
+            CustomerUser {
+                last_name: Some("l".repeat(51)),
+                ..user()
+            },
+        ),
+    ] {
+        let err = client
+            .reset_customer_user_password()
+            .customer_id(uuid(CUSTOMER))
+            .customer_user_id(uuid(USER))
+            .provider_instance_id(uuid(PROVIDER_INSTANCE))
+            .customer_user(user)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(field), "{err}");
+    }
+
+    // Exactly at the limits is fine (counted in characters, not bytes).
+    let at_limit = CustomerUser {
+        display_name: Some("é".repeat(50)),
+        email: Some("e".repeat(48)),
+        ..user()
+    };
+    client
+        .reset_customer_user_password()
+        .customer_id(uuid(CUSTOMER))
+        .customer_user_id(uuid(USER))
+        .provider_instance_id(uuid(PROVIDER_INSTANCE))
+        .customer_user(at_limit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+
+    let err = client
+        .reset_customer_user_password()
+        .customer_id(uuid(CUSTOMER))
+        .customer_user(user())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(
+        err.to_string()
+            .starts_with("invalid input: missing customer_user_id, provider_instance_id"),
+        "{err}"
+    );
+
+    let err = client
+        .reset_customer_user_password()
+        .customer_id(uuid(CUSTOMER))
+        .customer_user_id(uuid(USER))
+        .provider_instance_id(uuid(PROVIDER_INSTANCE))
+        .customer_user(user())
+        .tenant("portal.example\r\nX-Injected: 1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("X-Tenant cannot carry"), "{err}");
+
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "only the valid call was sent"
+    );
+}
+
+#[tokio::test]
+async fn bad_configuration_fails_the_build_naming_the_setting() {
+    let base = || {
+        Client::builder()
+            .tenant(TENANT)
+            .bearer_token(SecretString::from(TOKEN))
+    };
+    let cases = [
+        (
+            base().tenant("portal\r\nevil: 1"),
+            "invalid configuration: tenant \"portal\\r\\nevil: 1\" has a character that X-Tenant cannot carry",
+        ),
+        (base().tenant(""), "invalid configuration: tenant is empty"),
+        (
+            base().tenant("portál.example"),
+            "invalid configuration: tenant \"portál.example\" has a character",
+        ),
+        (
+            base().base_url("http://api.cloudcockpit.com"),
+            "invalid configuration: base URL \"http://api.cloudcockpit.com\" is plain http to a host that is not loopback",
+        ),
+        (
+            base().base_url("not a url"),
+            "invalid configuration: base URL \"not a url\" is not a URL",
+        ),
+        (
+            base().base_url("ftp://127.0.0.1"),
+            "invalid configuration: base URL \"ftp://127.0.0.1\" has scheme \"ftp\"",
+        ),
+        (
+            base().base_url("https://user:pw@api.cloudcockpit.com"),
+            "invalid configuration: base URL must not carry a user name or password",
+        ),
+        (
+            Client::builder().bearer_token(SecretString::from(TOKEN)),
+            "invalid configuration: no tenant",
+        ),
+        (
+            Client::builder().tenant(TENANT),
+            "invalid configuration: no credentials",
+        ),
+    ];
+    for (builder, expected) in cases {
+        let err = builder.build().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Configuration);
+        assert!(
+            err.to_string().starts_with(expected),
+            "{err}\n  expected: {expected}"
+        );
+    }
+    // The first bad value wins, and loopback http, https and an explicit opt-in are fine.
+    assert!(base().base_url("http://localhost:9").build().is_ok());
+    assert!(base().base_url("http://[::1]:9").build().is_ok());
+    assert!(base().base_url("http://127.0.0.2:9").build().is_ok());
+    assert!(
+        base()
+            .base_url("https://api.cloudcockpit.com/")
+            .build()
+            .is_ok()
+    );
+    assert!(
+        base()
+            .base_url("http://10.0.0.1")
+            .danger_allow_insecure_http(true)
+            .build()
+            .is_ok()
+    );
+    let c = base()
+        .base_url("https://api.cloudcockpit.com/")
+        .build()
+        .unwrap();
+    assert_eq!(c.base_url(), "https://api.cloudcockpit.com");
+}
+
+#[tokio::test]
+async fn retry_policy_none_sends_once_on_503() {
+    let server = answering(ResponseTemplate::new(503)).await;
+    let client = Client::builder()
+        .base_url(server.uri())
+        .tenant(TENANT)
+        .bearer_token(SecretString::from(TOKEN))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = reset(&client).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Server);
+    assert!(err.is_retryable());
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}

@@ -1,0 +1,161 @@
+//! Secrets stay secret: the exact `Debug` of everything that holds one is pinned, and the
+//! token appears in no `Debug`, `Display` or TRACE-level log line of a failing call.
+
+mod support;
+
+use std::{
+    io::Write,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use cockpit::{
+    AccessToken, Client, ClientCredentials, CustomerUser, RetryPolicy, SecretString, StaticToken,
+};
+use support::*;
+use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
+
+const CLIENT_SECRET: &str = "cs-SECRET-91b2deadbeef";
+
+#[test]
+fn debug_output_is_pinned_and_redacted() {
+    assert_eq!(
+        format!("{:?}", StaticToken::new(SecretString::from(TOKEN))),
+        "StaticToken(** redacted **)"
+    );
+    assert_eq!(
+        format!(
+            "{:?}",
+            ClientCredentials::new("app-id", SecretString::from(CLIENT_SECRET))
+        ),
+        "ClientCredentials { client_id: \"app-id\", client_secret: \"** redacted **\", \
+         token_url: \"https://login.microsoftonline.com/4e806121-ff28-4286-ab4e-3be0a08f9ce0/oauth2/v2.0/token\", \
+         scope: \"api://b92a36a4-feb8-4f47-a69c-29a180aa6d0a/.default\" }"
+    );
+    assert_eq!(
+        format!("{:?}", AccessToken::new(SecretString::from(TOKEN), None)),
+        "AccessToken { secret: \"** redacted **\", expires_at: None }"
+    );
+    let user = CustomerUser {
+        display_name: Some("Ada".into()),
+        temporary_password: Some(SecretString::from("Temp-Pa55!")),
+        ..Default::default()
+    };
+    assert_eq!(
+        format!("{user:?}"),
+        "CustomerUser { id: None, display_name: Some(\"Ada\"), email: None, first_name: None, \
+         last_name: None, location: None, temporary_password: Some(\"** redacted **\"), domain: None }"
+    );
+
+    let builder = Client::builder()
+        .base_url("https://api.cloudcockpit.com")
+        .tenant(TENANT)
+        .bearer_token(SecretString::from(TOKEN))
+        .retry_policy(RetryPolicy::none());
+    assert_eq!(
+        format!("{builder:?}"),
+        "ClientBuilder { base_url: Some(\"https://api.cloudcockpit.com\"), tenant: Some(\"portal.cloudcockpit.com\"), \
+         provider: Some(StaticToken(** redacted **)), connect_timeout: None, timeout: None, \
+         allow_insecure_http: false, retry: Some(RetryPolicy { max_attempts: 1, base_backoff: 100ms, \
+         max_backoff: 5s, max_retry_after: 30s, deadline: Some(60s) }), .. }"
+    );
+    let client = builder.build().unwrap();
+    assert_eq!(
+        format!("{client:?}"),
+        "Client { base_url: \"https://api.cloudcockpit.com\", tenant: \"portal.cloudcockpit.com\", \
+         tokens: TokenCache { provider: StaticToken(** redacted **), .. }, retry: RetryPolicy { \
+         max_attempts: 1, base_backoff: 100ms, max_backoff: 5s, max_retry_after: 30s, deadline: Some(60s) }, .. }"
+    );
+    let with_credentials = Client::builder()
+        .tenant(TENANT)
+        .token_provider(ClientCredentials::new(
+            "app-id",
+            SecretString::from(CLIENT_SECRET),
+        ))
+        .build()
+        .unwrap();
+    assert!(!format!("{with_credentials:?}").contains(CLIENT_SECRET));
+}
+
+/// A writer that collects everything the subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+// One thread, so that the thread-local subscriber sees the connection tasks too.
+#[tokio::test(flavor = "current_thread")]
+async fn a_failing_call_leaks_no_token_in_errors_or_trace_logs() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "0"))
+        .mount(&server)
+        .await;
+    let client = Client::builder()
+        .base_url(server.uri())
+        .tenant(TENANT)
+        .bearer_token(SecretString::from(TOKEN))
+        .retry_policy(
+            RetryPolicy::default()
+                .max_attempts(2)
+                .backoff(Duration::ZERO, Duration::ZERO),
+        )
+        .build()
+        .unwrap();
+    let err = reset(&client).await.unwrap_err();
+    assert_eq!(err.attempts(), 2);
+
+    // The token did go over the wire, so its absence below is not for want of using it.
+    let received = server.received_requests().await.unwrap();
+    assert_eq!(
+        received[0].headers["authorization"],
+        format!("Bearer {TOKEN}").as_str()
+    );
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let id = err.correlation_id().unwrap().to_string();
+    assert!(
+        logs.contains("cockpit.request"),
+        "the call's span was logged:\n{logs}"
+    );
+    assert!(
+        logs.contains(&id),
+        "the span carries the correlation id:\n{logs}"
+    );
+    assert!(logs.contains("retrying"), "the retry is traced:\n{logs}");
+    assert!(
+        logs.contains("attempts=2"),
+        "the span records the attempts:\n{logs}"
+    );
+    for (what, text) in [
+        ("Display", err.to_string()),
+        ("Debug", format!("{err:?}")),
+        ("alternate Debug", format!("{err:#?}")),
+        ("client Debug", format!("{client:?}")),
+        ("TRACE logs", logs.clone()),
+    ] {
+        assert!(!text.contains(TOKEN), "{what} shows the token:\n{text}");
+        assert!(
+            !text.contains("Temp-Pa55"),
+            "{what} shows a password:\n{text}"
+        );
+    }
+}

@@ -1,0 +1,124 @@
+//! Shared pieces of the integration tests: ids, a client pointed at a local server, and
+//! raw TCP servers for what wiremock cannot do (drop a connection mid-answer).
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use cockpit::{Client, CustomerUser, RetryPolicy, SecretString, Uuid};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpListener,
+};
+
+pub const TOKEN: &str = "tok-SECRET-7d41c0ffee";
+pub const TENANT: &str = "portal.cloudcockpit.com";
+pub const CUSTOMER: &str = "3f1c9a52-8a7e-4d7c-9a55-0c1e2b3d4f50";
+pub const USER: &str = "b0e5f7a1-2c3d-4e5f-8a9b-0c1d2e3f4a5b";
+pub const PROVIDER_INSTANCE: &str = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d";
+pub const CORRELATION: &str = "0d9c8b7a-6f5e-4d3c-8b2a-1f0e9d8c7b6a";
+
+pub fn uuid(s: &str) -> Uuid {
+    Uuid::parse_str(s).unwrap()
+}
+
+pub fn user() -> CustomerUser {
+    CustomerUser {
+        display_name: Some("Ada Lovelace".into()),
+        email: Some("ada@contoso.example".into()),
+        first_name: Some("Ada".into()),
+        location: Some("PT".into()),
+        domain: Some("contoso.example".into()),
+        ..Default::default()
+    }
+}
+
+/// A client for `base`, with the test token and no retries unless a test asks for them.
+pub fn client(base: &str) -> Client {
+    Client::builder()
+        .base_url(base)
+        .tenant(TENANT)
+        .bearer_token(SecretString::from(TOKEN))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+/// A complete reset-password call on `client`.
+pub async fn reset(client: &Client) -> cockpit::Result<cockpit::Response<()>> {
+    client
+        .reset_customer_user_password()
+        .customer_id(uuid(CUSTOMER))
+        .customer_user_id(uuid(USER))
+        .provider_instance_id(uuid(PROVIDER_INSTANCE))
+        .customer_user(user())
+        .send()
+        .await
+}
+
+/// A raw HTTP/1.1 server on loopback: for each connection it reads one request head (and
+/// its body, by Content-Length), counts it, and writes `answer` as it is, then closes.
+pub async fn raw_server(answer: &'static [u8]) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                if read_request(&mut socket).await {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    let _ = socket.write_all(answer).await;
+                    let _ = socket.flush().await;
+                }
+                // Dropping the socket closes the connection, mid-answer if `answer` says
+                // there is more to come.
+            });
+        }
+    });
+    (format!("http://{addr}"), count)
+}
+
+/// Reads one request; false if the peer went away first.
+async fn read_request(socket: &mut tokio::net::TcpStream) -> bool {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let Ok(n) = socket.read(&mut chunk).await else {
+            return false;
+        };
+        if n == 0 {
+            return false;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            while buf.len() < end + 4 + len {
+                let Ok(n) = socket.read(&mut chunk).await else {
+                    return false;
+                };
+                if n == 0 {
+                    return false;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return true;
+        }
+    }
+}
+
+/// An address on loopback where nothing listens: connecting to it is refused.
+pub async fn refused_address() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}")
+}
