@@ -1,0 +1,283 @@
+//! Client-credentials tokens against a local token endpoint: caching, one fetch for many
+//! callers, refresh on expiry and on 401, and token endpoint failures.
+
+mod support;
+
+use std::time::Duration;
+
+use cockpit::{Client, ClientCredentials, ErrorKind, RetryPolicy, SecretString};
+use serde_json::json;
+use support::*;
+use wiremock::{
+    Mock, MockServer, Request, Respond, ResponseTemplate,
+    matchers::{any, method, path},
+};
+
+const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
+const CLIENT_SECRET: &str = "cs-SECRET-91b2deadbeef";
+
+/// Answers each token request with a new token, `tok-1`, `tok-2`, …
+struct NumberedTokens {
+    expires_in: u64,
+    delay: Duration,
+}
+
+impl Respond for NumberedTokens {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        // One counter for the whole test binary: the tokens are unique across tests.
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        ResponseTemplate::new(200)
+            .set_body_json(json!({
+                "token_type": "Bearer",
+                "expires_in": self.expires_in,
+                "ext_expires_in": self.expires_in,
+                "access_token": format!("tok-{n}")
+            }))
+            .set_delay(self.delay)
+    }
+}
+
+async fn token_endpoint(expires_in: u64, delay: Duration) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/tenant/oauth2/v2.0/token"))
+        .respond_with(NumberedTokens { expires_in, delay })
+        .mount(&server)
+        .await;
+    server
+}
+
+fn credentials(token_server: &MockServer) -> ClientCredentials {
+    ClientCredentials::new(CLIENT_ID, SecretString::from(CLIENT_SECRET))
+        .token_url(format!("{}/tenant/oauth2/v2.0/token", token_server.uri()))
+}
+
+fn api_client(api: &MockServer, provider: ClientCredentials) -> Client {
+    Client::builder()
+        .base_url(api.uri())
+        .tenant(TENANT)
+        .token_provider(provider)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+async fn api_answering(status: u16) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(status))
+        .mount(&server)
+        .await;
+    server
+}
+
+fn bearer(req: &Request) -> String {
+    req.headers["authorization"].to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_token_request_is_the_documented_form() {
+    let tokens = token_endpoint(3599, Duration::ZERO).await;
+    let api = api_answering(200).await;
+    reset(&api_client(&api, credentials(&tokens)))
+        .await
+        .unwrap();
+
+    let sent = tokens.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].method.as_str(), "POST");
+    assert_eq!(
+        sent[0].headers["content-type"].to_str().unwrap(),
+        "application/x-www-form-urlencoded"
+    );
+    let form: std::collections::BTreeMap<String, String> =
+        serde_urlencoded::from_bytes(&sent[0].body).unwrap();
+    assert_eq!(form["client_id"], CLIENT_ID);
+    assert_eq!(form["client_secret"], CLIENT_SECRET);
+    assert_eq!(
+        form["scope"],
+        "api://b92a36a4-feb8-4f47-a69c-29a180aa6d0a/.default"
+    );
+    assert_eq!(form["grant_type"], "client_credentials");
+    assert_eq!(form.len(), 4);
+
+    let calls = api.received_requests().await.unwrap();
+    assert!(bearer(&calls[0]).starts_with("Bearer tok-"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_token_request_serves_100_concurrent_calls() {
+    // The delay keeps the first fetch in flight while the other 99 calls arrive.
+    let tokens = token_endpoint(3599, Duration::from_millis(200)).await;
+    let api = api_answering(200).await;
+    let client = api_client(&api, credentials(&tokens));
+    // Spawn all hundred before waiting for any, so that they run at once.
+    let calls: Vec<_> = (0..100)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { reset(&client).await })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    assert_eq!(tokens.received_requests().await.unwrap().len(), 1);
+    let received = api.received_requests().await.unwrap();
+    assert_eq!(received.len(), 100);
+    let first = bearer(&received[0]);
+    assert!(
+        received.iter().all(|r| bearer(r) == first),
+        "every call carried the one token"
+    );
+}
+
+#[tokio::test]
+async fn a_cached_token_is_reused_and_an_expiring_one_refreshed() {
+    let tokens = token_endpoint(3599, Duration::ZERO).await;
+    let api = api_answering(200).await;
+    let client = api_client(&api, credentials(&tokens));
+    reset(&client).await.unwrap();
+    reset(&client).await.unwrap();
+    assert_eq!(
+        tokens.received_requests().await.unwrap().len(),
+        1,
+        "cached for an hour"
+    );
+
+    // A token within a minute of expiry is refreshed before it is used.
+    let tokens = token_endpoint(30, Duration::ZERO).await;
+    let api = api_answering(200).await;
+    let client = api_client(&api, credentials(&tokens));
+    reset(&client).await.unwrap();
+    reset(&client).await.unwrap();
+    assert_eq!(
+        tokens.received_requests().await.unwrap().len(),
+        2,
+        "refreshed on expiry"
+    );
+    let received = api.received_requests().await.unwrap();
+    assert_ne!(bearer(&received[0]), bearer(&received[1]));
+}
+
+#[tokio::test]
+async fn a_401_refreshes_the_token_and_replays_once() {
+    let tokens = token_endpoint(3599, Duration::ZERO).await;
+    let api = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(401))
+        .up_to_n_times(1)
+        .mount(&api)
+        .await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&api)
+        .await;
+    let done = reset(&api_client(&api, credentials(&tokens)))
+        .await
+        .unwrap();
+    assert_eq!(done.attempts, 2);
+    assert_eq!(tokens.received_requests().await.unwrap().len(), 2);
+    let received = api.received_requests().await.unwrap();
+    assert_eq!(received.len(), 2);
+    assert_ne!(
+        bearer(&received[0]),
+        bearer(&received[1]),
+        "the replay carries the new token"
+    );
+    assert_eq!(
+        received[0].headers["x-correlation-id"], received[1].headers["x-correlation-id"],
+        "the replay keeps the correlation id"
+    );
+}
+
+#[tokio::test]
+async fn a_second_401_is_the_unauthorized_error() {
+    let tokens = token_endpoint(3599, Duration::ZERO).await;
+    let api = api_answering(401).await;
+    let err = reset(&api_client(&api, credentials(&tokens)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthorized);
+    assert_eq!(err.attempts(), 2);
+    assert_eq!(api.received_requests().await.unwrap().len(), 2);
+    assert_eq!(tokens.received_requests().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn token_endpoint_failures_are_authentication_errors_without_the_secret() {
+    let invalid_client = ResponseTemplate::new(400).set_body_json(json!({
+        "error": "invalid_client",
+        "error_description": "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: 1",
+        "error_codes": [7000215]
+    }));
+    let cases: Vec<(&str, ResponseTemplate, &str)> = vec![
+        (
+            "invalid_client",
+            invalid_client,
+            "authentication failed (400): the token endpoint refused the client credentials: \
+             invalid_client: AADSTS7000215: Invalid client secret provided (correlation id ",
+        ),
+        (
+            "5xx",
+            ResponseTemplate::new(503).set_body_string("busy"),
+            "authentication failed (503): the token endpoint refused the client credentials (correlation id ",
+        ),
+        (
+            "malformed",
+            ResponseTemplate::new(200).set_body_string("{not json"),
+            "authentication failed (200): the token endpoint's answer is not the documented JSON (correlation id ",
+        ),
+        (
+            "timeout",
+            ResponseTemplate::new(200).set_delay(Duration::from_secs(5)),
+            "authentication failed: the token endpoint did not answer in time (correlation id ",
+        ),
+    ];
+    for (name, answer, expected) in cases {
+        let tokens = MockServer::start().await;
+        Mock::given(any()).respond_with(answer).mount(&tokens).await;
+        let api = api_answering(200).await;
+        let client = Client::builder()
+            .base_url(api.uri())
+            .tenant(TENANT)
+            .token_provider(credentials(&tokens))
+            .timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        let err = reset(&client).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Authentication, "{name}");
+        assert!(err.to_string().starts_with(expected), "{name}: {err}");
+        assert_eq!(err.attempts(), 0, "{name}: the API call was not sent");
+        assert!(api.received_requests().await.unwrap().is_empty(), "{name}");
+        if name == "invalid_client" {
+            let oauth = err.oauth_error().unwrap();
+            assert_eq!(oauth.error, "invalid_client");
+            assert!(
+                oauth
+                    .error_description
+                    .as_deref()
+                    .unwrap()
+                    .starts_with("AADSTS7000215")
+            );
+        }
+        for text in [err.to_string(), format!("{err:?}"), format!("{client:?}")] {
+            assert!(!text.contains(CLIENT_SECRET), "{name}: {text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_plain_http_token_url_off_loopback_is_refused_before_sending() {
+    let api = api_answering(200).await;
+    let provider = ClientCredentials::new(CLIENT_ID, SecretString::from(CLIENT_SECRET))
+        .token_url("http://login.example.invalid/token");
+    let err = reset(&api_client(&api, provider)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+    assert!(
+        err.to_string()
+            .contains("token URL \"http://login.example.invalid/token\" is plain http"),
+        "{err}"
+    );
+    assert!(api.received_requests().await.unwrap().is_empty());
+}

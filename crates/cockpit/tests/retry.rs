@@ -1,0 +1,149 @@
+//! Retries: sent again only when the request cannot have been processed, with the same
+//! correlation id, and never a reset twice once it may have reached the server.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use cockpit::{Client, ErrorKind, RetryPolicy, SecretString};
+use support::*;
+use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
+
+fn retrying(base: &str, policy: RetryPolicy) -> Client {
+    Client::builder()
+        .base_url(base)
+        .tenant(TENANT)
+        .bearer_token(SecretString::from(TOKEN))
+        .retry_policy(policy)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_503_with_retry_after_is_retried_after_the_delay_with_the_same_correlation_id() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let started = Instant::now();
+    let done = reset(&retrying(&server.uri(), RetryPolicy::default()))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After was honoured"
+    );
+    assert_eq!(done.attempts, 2);
+    let received = server.received_requests().await.unwrap();
+    assert_eq!(received.len(), 2);
+    let ids: Vec<_> = received
+        .iter()
+        .map(|r| r.headers["x-correlation-id"].clone())
+        .collect();
+    assert_eq!(ids[0], ids[1]);
+    assert_eq!(ids[0].to_str().unwrap(), done.correlation_id.to_string());
+    assert_eq!(
+        received[0].body, received[1].body,
+        "the same body both times"
+    );
+}
+
+#[tokio::test]
+async fn a_429_with_an_http_date_is_retried() {
+    let server = MockServer::start().await;
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", date.as_str()))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let done = reset(&retrying(&server.uri(), RetryPolicy::default()))
+        .await
+        .unwrap();
+    assert_eq!(done.attempts, 2);
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_500_is_never_sent_twice() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let err = reset(&retrying(
+        &server.uri(),
+        RetryPolicy::default().max_attempts(5),
+    ))
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Server);
+    assert_eq!(err.attempts(), 1);
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_connection_dropped_mid_answer_is_never_sent_twice() {
+    let (base, count) = raw_server(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nContent-Type: application/json\r\n\r\n{\"par",
+    )
+    .await;
+    let err = reset(&retrying(&base, RetryPolicy::default().max_attempts(5)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Connection);
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(200));
+    assert!(!err.is_retryable());
+    assert!(
+        err.to_string()
+            .contains("the connection broke while the answer was read"),
+        "{err}"
+    );
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_retried_up_to_the_limit() {
+    let base = refused_address().await;
+    let policy = RetryPolicy::default()
+        .max_attempts(4)
+        .backoff(Duration::from_millis(10), Duration::from_millis(40));
+    let started = Instant::now();
+    let err = reset(&retrying(&base, policy)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Connection);
+    assert_eq!(err.attempts(), 4);
+    assert!(err.to_string().contains("after 4 attempts"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn no_retry_starts_after_the_deadline() {
+    let base = refused_address().await;
+    let policy = RetryPolicy::default()
+        .max_attempts(1000)
+        .backoff(Duration::from_millis(100), Duration::from_millis(100))
+        .deadline(Some(Duration::from_millis(300)));
+    let started = Instant::now();
+    let err = reset(&retrying(&base, policy)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Connection);
+    assert!(
+        err.attempts() >= 2 && err.attempts() < 1000,
+        "attempts {}",
+        err.attempts()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
