@@ -1,0 +1,364 @@
+//! `cockpit`, the command-line tool for the CloudCockpit API.
+
+use std::{io::Read, process::ExitCode, time::Duration};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use cockpit::{
+    Client, ClientCredentials, CustomerUser, Error, ErrorKind, RetryPolicy, SecretString, Uuid,
+};
+use serde_json::json;
+
+/// Exit codes, documented in `--help`.
+mod exit {
+    pub(crate) const INVALID_INPUT: u8 = 2;
+    pub(crate) const AUTHENTICATION: u8 = 3;
+    pub(crate) const NOT_FOUND: u8 = 4;
+    pub(crate) const API_ERROR: u8 = 5;
+    pub(crate) const TRANSPORT: u8 = 6;
+}
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  2  invalid input or usage: nothing was sent
+  3  authentication failed: no token, or the API answered 401 or 403
+  4  not found: the API answered 404
+  5  any other API error: 400, 5xx or an undocumented status
+  6  transport failure: timeout, refused or broken connection";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cockpit",
+    version,
+    about = "Command-line tool for the CloudCockpit API",
+    after_help = EXIT_CODES,
+)]
+struct Cli {
+    #[command(flatten)]
+    conn: Connection,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct Connection {
+    /// The portal's domain, sent as X-Tenant
+    #[arg(long, env = "COCKPIT_TENANT", global = true)]
+    tenant: Option<String>,
+    /// The API's base URL
+    #[arg(long, env = "COCKPIT_BASE_URL", global = true, default_value = cockpit::DEFAULT_BASE_URL)]
+    base_url: String,
+    /// A bearer token (prefer the environment variable: flags show in process lists)
+    #[arg(long, env = "COCKPIT_TOKEN", hide_env_values = true, global = true)]
+    token: Option<String>,
+    /// The Api Access client id, for Entra client credentials
+    #[arg(long, env = "COCKPIT_CLIENT_ID", global = true)]
+    client_id: Option<String>,
+    /// The Api Access client secret (prefer the environment variable)
+    #[arg(
+        long,
+        env = "COCKPIT_CLIENT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    client_secret: Option<String>,
+    /// Another token endpoint than CloudCockpit's Entra tenant
+    #[arg(long, env = "COCKPIT_TOKEN_URL", global = true)]
+    token_url: Option<String>,
+    /// Seconds one attempt may take
+    #[arg(long, env = "COCKPIT_TIMEOUT", global = true, default_value_t = 30)]
+    timeout: u64,
+    /// Send each call once, without retries
+    #[arg(long, global = true)]
+    no_retry: bool,
+    /// Print the outcome, and errors, as JSON
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Reset a customer user's password (PATCH /v1/Customers/{customerId}/users/{customerUserId}/reset-password)
+    #[command(after_help = "\
+Examples:
+  # Flags for the user's details:
+  COCKPIT_TENANT=portal.cloudcockpit.com COCKPIT_TOKEN=… cockpit reset-password \\
+    --customer-id 3f1c9a52-8a7e-4d7c-9a55-0c1e2b3d4f50 \\
+    --user-id b0e5f7a1-2c3d-4e5f-8a9b-0c1d2e3f4a5b \\
+    --provider-instance-id 5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d \\
+    --display-name 'Ada Lovelace' --email ada@contoso.example --location PT --domain contoso.example
+
+  # The user as JSON (the API's customerUser object), from stdin, with client credentials:
+  echo '{\"displayName\":\"Ada\",\"email\":null,\"location\":\"PT\",\"domain\":\"contoso.example\"}' |
+    COCKPIT_CLIENT_ID=… COCKPIT_CLIENT_SECRET=… cockpit reset-password --user-json - \\
+    --customer-id … --user-id … --provider-instance-id … --json")]
+    ResetPassword(ResetPassword),
+}
+
+#[derive(Debug, Args)]
+struct ResetPassword {
+    /// The customer (customerId)
+    #[arg(long)]
+    customer_id: Uuid,
+    /// The customer user (customerUserId)
+    #[arg(long = "user-id")]
+    customer_user_id: Uuid,
+    /// The provider instance (providerInstanceId)
+    #[arg(long)]
+    provider_instance_id: Uuid,
+    /// The X-Correlation-Id to send; a random one if not given
+    #[arg(long)]
+    correlation_id: Option<Uuid>,
+    /// The customerUser object as JSON, from a file or - for stdin (instead of the flags below)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["display_name", "email", "first_name", "last_name", "location", "domain", "user_object_id"])]
+    user_json: Option<String>,
+    /// displayName, up to 50 characters
+    #[arg(long)]
+    display_name: Option<String>,
+    /// email, up to 48 characters
+    #[arg(long)]
+    email: Option<String>,
+    /// firstName, up to 50 characters
+    #[arg(long)]
+    first_name: Option<String>,
+    /// lastName, up to 50 characters
+    #[arg(long)]
+    last_name: Option<String>,
+    /// location
+    #[arg(long)]
+    location: Option<String>,
+    /// domain, the customer domain
+    #[arg(long)]
+    domain: Option<String>,
+    /// id, the customer user's GUID inside customerUser
+    #[arg(long = "user-object-id")]
+    user_object_id: Option<Uuid>,
+    /// temporaryPassword (only from the environment, so that it never shows in a process list)
+    #[arg(long = "temporary-password-env", value_name = "VAR")]
+    temporary_password_env: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.conn.json;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(e)) => {
+            report_usage(&e, json);
+            ExitCode::from(exit::INVALID_INPUT)
+        }
+        Err(Failure::Api(e)) => {
+            report(&e, json);
+            ExitCode::from(code_for(&e))
+        }
+    }
+}
+
+enum Failure {
+    Usage(anyhow::Error),
+    Api(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Api(e)
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let Command::ResetPassword(args) = cli.command;
+    let client = client(&cli.conn)?;
+    let user = customer_user(&args).map_err(Failure::Usage)?;
+    let mut call = client
+        .reset_customer_user_password()
+        .customer_id(args.customer_id)
+        .customer_user_id(args.customer_user_id)
+        .provider_instance_id(args.provider_instance_id)
+        .customer_user(user);
+    if let Some(id) = args.correlation_id {
+        call = call.correlation_id(id);
+    }
+    let done = call.send().await?;
+    if cli.conn.json {
+        println!(
+            "{}",
+            json!({
+                "outcome": "reset",
+                "status": done.status.as_u16(),
+                "customerId": args.customer_id,
+                "customerUserId": args.customer_user_id,
+                "correlationId": done.correlation_id,
+                "attempts": done.attempts,
+            })
+        );
+    } else {
+        println!(
+            "password reset for customer user {} of customer {} (status {}, correlation id {})",
+            args.customer_user_id,
+            args.customer_id,
+            done.status.as_u16(),
+            done.correlation_id
+        );
+    }
+    Ok(())
+}
+
+fn client(conn: &Connection) -> Result<Client, Failure> {
+    let mut builder = Client::builder()
+        .base_url(&conn.base_url)
+        .timeout(Duration::from_secs(conn.timeout.max(1)));
+    if let Some(tenant) = &conn.tenant {
+        builder = builder.tenant(tenant);
+    }
+    if conn.no_retry {
+        builder = builder.retry_policy(RetryPolicy::none());
+    }
+    builder = match (&conn.token, &conn.client_id, &conn.client_secret) {
+        (Some(token), None, None) => builder.bearer_token(SecretString::from(token.clone())),
+        (None, Some(id), Some(secret)) => {
+            let mut provider = ClientCredentials::new(id, SecretString::from(secret.clone()));
+            if let Some(url) = &conn.token_url {
+                provider = provider.token_url(url);
+            }
+            builder.token_provider(provider)
+        }
+        (Some(_), _, _) => {
+            return Err(Failure::Usage(anyhow::anyhow!(
+                "give either --token (COCKPIT_TOKEN) or --client-id and --client-secret, not both"
+            )));
+        }
+        _ => {
+            return Err(Failure::Usage(anyhow::anyhow!(
+                "no credentials: set COCKPIT_TOKEN, or COCKPIT_CLIENT_ID and COCKPIT_CLIENT_SECRET \
+                 (or the --token, --client-id and --client-secret flags)"
+            )));
+        }
+    };
+    if conn.tenant.is_none() {
+        return Err(Failure::Usage(anyhow::anyhow!(
+            "no tenant: set COCKPIT_TENANT or --tenant to the portal's domain, such as portal.cloudcockpit.com"
+        )));
+    }
+    Ok(builder.build()?)
+}
+
+fn customer_user(args: &ResetPassword) -> anyhow::Result<CustomerUser> {
+    let mut user = match &args.user_json {
+        Some(source) => {
+            let text = if source == "-" {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .context("reading the user JSON from stdin")?;
+                text
+            } else {
+                std::fs::read_to_string(source)
+                    .with_context(|| format!("reading the user JSON from {source:?}"))?
+            };
+            serde_json::from_str::<CustomerUser>(&text).with_context(|| {
+                format!(
+                    "the user JSON from {source:?} is not a customerUser object (displayName, email, \
+                     firstName, lastName, location, temporaryPassword, domain, id)"
+                )
+            })?
+        }
+        None => CustomerUser {
+            id: args.user_object_id,
+            display_name: args.display_name.clone(),
+            email: args.email.clone(),
+            first_name: args.first_name.clone(),
+            last_name: args.last_name.clone(),
+            location: args.location.clone(),
+            domain: args.domain.clone(),
+            ..Default::default()
+        },
+    };
+    if let Some(var) = &args.temporary_password_env {
+        let value = std::env::var(var)
+            .with_context(|| format!("--temporary-password-env names {var:?}, which is not set"))?;
+        user.temporary_password = Some(SecretString::from(value));
+    }
+    Ok(user)
+}
+
+fn code_for(e: &Error) -> u8 {
+    match e.kind() {
+        ErrorKind::InvalidInput | ErrorKind::Configuration => exit::INVALID_INPUT,
+        ErrorKind::Authentication | ErrorKind::Unauthorized | ErrorKind::Forbidden => {
+            exit::AUTHENTICATION
+        }
+        ErrorKind::NotFound => exit::NOT_FOUND,
+        ErrorKind::Timeout | ErrorKind::Connection => exit::TRANSPORT,
+        _ => exit::API_ERROR,
+    }
+}
+
+fn report_usage(e: &anyhow::Error, json: bool) {
+    if json {
+        eprintln!(
+            "{}",
+            json!({"error": {"kind": "invalid input", "message": format!("{e:#}")}})
+        );
+    } else {
+        eprintln!("error: {e:#}");
+    }
+}
+
+fn report(e: &Error, json: bool) {
+    let api = e.api_error();
+    if json {
+        let errors: Vec<_> = api
+            .map(|a| {
+                a.errors
+                    .iter()
+                    .map(
+                        |f| json!({"propertyName": f.property_name, "description": f.descriptions}),
+                    )
+                    .collect()
+            })
+            .unwrap_or_default();
+        eprintln!(
+            "{}",
+            json!({"error": {
+                "kind": e.kind().to_string(),
+                "message": e.to_string(),
+                "status": e.status().map(|s| s.as_u16()),
+                "type": api.and_then(|a| a.error_type.clone()),
+                "description": api.and_then(|a| a.description.clone()),
+                "errors": errors,
+                "correlationId": e.correlation_id(),
+                "serverCorrelationId": e.server_correlation_id(),
+                "attempts": e.attempts(),
+            }})
+        );
+        return;
+    }
+    eprintln!("error: {e}");
+    if let Some(api) = api {
+        for field in &api.errors {
+            eprintln!(
+                "  {}: {}",
+                field.property_name.as_deref().unwrap_or("(no property)"),
+                field.descriptions.join("; ")
+            );
+        }
+    }
+    if let Some(body) = e.body().filter(|b| !b.is_empty() && api.is_none()) {
+        let first: String = body.chars().take(200).collect();
+        eprintln!("  body: {}", first.replace(['\r', '\n'], " "));
+    }
+    if let Some(id) = e.correlation_id() {
+        eprintln!("  correlation id: {id} (quote it to CloudCockpit support)");
+    }
+}
