@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::{
-    client::check_url,
+    client::{check_url, is_header_token},
     error::{Error, OAuthError, Result},
 };
 
@@ -318,7 +318,7 @@ impl TokenCache {
         }
         let token = self.provider.token(http).await?;
         let secret = token.secret().expose_secret();
-        if secret.is_empty() || !secret.bytes().all(|b| b.is_ascii_graphic()) {
+        if !is_header_token(secret) {
             return Err(Error::authentication(
                 "the access token is empty or has characters that an HTTP header cannot carry",
             ));

@@ -3,7 +3,7 @@
 use std::{fmt, net::IpAddr, sync::Arc, time::Duration};
 
 use reqwest::Url;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
     auth::{StaticToken, TokenCache, TokenProvider},
@@ -26,7 +26,7 @@ const USER_AGENT: &str = concat!("cockpit/", env!("CARGO_PKG_VERSION"));
 ///
 /// ```no_run
 /// # async fn run() -> cockpit::Result<()> {
-/// use secrecy::SecretString;
+/// use secrecy::{ExposeSecret, SecretString};
 ///
 /// let client = cockpit::Client::builder()
 ///     .tenant("portal.cloudcockpit.com")
@@ -90,6 +90,7 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     allow_insecure_http: bool,
     retry: Option<RetryPolicy>,
+    bad_token: bool,
 }
 
 impl ClientBuilder {
@@ -108,7 +109,8 @@ impl ClientBuilder {
     }
 
     /// A fixed bearer token (without the `Bearer ` prefix).
-    pub fn bearer_token(self, token: SecretString) -> Self {
+    pub fn bearer_token(mut self, token: SecretString) -> Self {
+        self.bad_token = !is_header_token(token.expose_secret());
         self.token_provider(StaticToken::new(token))
     }
 
@@ -168,6 +170,12 @@ impl ClientBuilder {
             Error::configuration("no tenant: set it with .tenant(\"portal.cloudcockpit.com\")")
         })?;
         check_tenant(&tenant).map_err(Error::configuration)?;
+        if self.bad_token {
+            return Err(Error::configuration(
+                "bearer token is empty or has a character that an HTTP header cannot carry \
+                 (a space, a control character such as CR or LF, or non-ASCII)",
+            ));
+        }
         let provider = self.provider.ok_or_else(|| {
             Error::configuration(
                 "no credentials: set .bearer_token(…) or .token_provider(ClientCredentials::new(…))",
@@ -263,6 +271,11 @@ pub(crate) fn check_url(
         )),
         other => Err(format!("{what} {url:?} has scheme {other:?}: use https")),
     }
+}
+
+/// Whether a token can travel in `Authorization: Bearer <token>`: printable ASCII, no spaces.
+pub(crate) fn is_header_token(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// A tenant must be a domain, such as `portal.cloudcockpit.com`: printable ASCII with no

@@ -1,0 +1,431 @@
+//! The `cockpit` binary against the embedded mock: output, exit codes, and bad input.
+
+use std::{
+    io::Write,
+    process::{Command, Output, Stdio},
+};
+
+use cockpit_mock::{ErrorBody, MockCloudCockpit, Outcome};
+
+const TOKEN: &str = "cli-SECRET-5ae1b0b0";
+const CUSTOMER: &str = "3f1c9a52-8a7e-4d7c-9a55-0c1e2b3d4f50";
+const USER: &str = "b0e5f7a1-2c3d-4e5f-8a9b-0c1d2e3f4a5b";
+const PROVIDER_INSTANCE: &str = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d";
+const CORRELATION: &str = "0d9c8b7a-6f5e-4d3c-8b2a-1f0e9d8c7b6a";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs the binary with only the given environment, feeding `stdin`.
+async fn cockpit(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cockpit"));
+    cmd.env_clear().args(args).envs(env.iter().copied());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let stdin = stdin.to_string();
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = tokio::task::spawn_blocking(move || {
+        let mut child = cmd.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let run = Run {
+        code: status.code().unwrap(),
+        stdout: String::from_utf8(stdout).unwrap(),
+        stderr: String::from_utf8(stderr).unwrap(),
+    };
+    assert!(
+        !run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN),
+        "the token leaked"
+    );
+    run
+}
+
+fn env(base: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("COCKPIT_BASE_URL", base.to_string()),
+        ("COCKPIT_TENANT", "portal.cloudcockpit.com".to_string()),
+        ("COCKPIT_TOKEN", TOKEN.to_string()),
+    ]
+}
+
+async fn run_with(base: &str, extra: &[&str], stdin: &str) -> Run {
+    let mut args = vec![
+        "reset-password",
+        "--customer-id",
+        CUSTOMER,
+        "--user-id",
+        USER,
+        "--provider-instance-id",
+        PROVIDER_INSTANCE,
+        "--no-retry",
+    ];
+    args.extend_from_slice(extra);
+    let env = env(base);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    cockpit(&args, &env, stdin).await
+}
+
+const USER_FLAGS: &[&str] = &[
+    "--display-name",
+    "Ada Lovelace",
+    "--email",
+    "ada@contoso.example",
+    "--location",
+    "PT",
+    "--domain",
+    "contoso.example",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn success_prints_the_outcome_and_sends_the_documented_request() {
+    let mock = MockCloudCockpit::start().await;
+    mock.expect_reset_password().respond(Outcome::Ok).await;
+    let mut flags = USER_FLAGS.to_vec();
+    flags.extend(["--correlation-id", CORRELATION]);
+    let run = run_with(&mock.uri(), &flags, "").await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "password reset for customer user {USER} of customer {CUSTOMER} (status 200, correlation id {CORRELATION})\n"
+        )
+    );
+    let received = mock.received_resets().await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].customer_id, CUSTOMER);
+    assert_eq!(received[0].customer_user_id, USER);
+    assert_eq!(
+        received[0].tenant.as_deref(),
+        Some("portal.cloudcockpit.com")
+    );
+    assert_eq!(received[0].correlation_id.as_deref(), Some(CORRELATION));
+    assert!(received[0].has_bearer_token(TOKEN));
+    assert_eq!(
+        received[0].body,
+        serde_json::json!({
+            "providerInstanceId": PROVIDER_INSTANCE,
+            "customerUser": {
+                "displayName": "Ada Lovelace", "email": "ada@contoso.example",
+                "location": "PT", "domain": "contoso.example"
+            }
+        })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_output_and_the_user_from_stdin() {
+    let mock = MockCloudCockpit::start().await;
+    mock.expect_reset_password().respond(Outcome::Ok).await;
+    let user = r#"{"displayName":"Ada","email":null,"location":"PT","domain":"contoso.example","temporaryPassword":"Temp-Pa55!"}"#;
+    let run = run_with(&mock.uri(), &["--user-json", "-", "--json"], user).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(out["outcome"], "reset");
+    assert_eq!(out["status"], 200);
+    assert_eq!(out["customerId"], CUSTOMER);
+    assert_eq!(out["attempts"], 1);
+    let received = mock.received_resets().await;
+    assert_eq!(
+        out["correlationId"].as_str(),
+        received[0].correlation_id.as_deref()
+    );
+    assert_eq!(
+        received[0].body["customerUser"]["email"],
+        serde_json::Value::Null
+    );
+    assert_eq!(
+        received[0].body["customerUser"]["temporaryPassword"],
+        "Temp-Pa55!"
+    );
+    assert!(!run.stdout.contains("Temp-Pa55!"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_errors_have_distinct_exit_codes_and_say_everything_on_stderr() {
+    let body = ErrorBody {
+        error_type: Some("ValidationError".into()),
+        description: Some("One or more validation errors occurred.".into()),
+        errors: vec![(
+            "customerUser.email".into(),
+            vec!["is required".into(), "is too long".into()],
+        )],
+    };
+    let cases = [
+        (
+            Outcome::BadRequest(body.clone()),
+            5,
+            "error: bad request (400): ValidationError: One or more validation errors occurred (correlation id ",
+        ),
+        (
+            Outcome::Unauthorized,
+            3,
+            "error: unauthorized (401) (correlation id ",
+        ),
+        (
+            Outcome::Forbidden,
+            3,
+            "error: forbidden (403) (correlation id ",
+        ),
+        (
+            Outcome::NotFound(body.clone()),
+            4,
+            "error: not found (404): ValidationError",
+        ),
+        (
+            Outcome::ServerError(body.clone()),
+            5,
+            "error: server error (500): ValidationError",
+        ),
+    ];
+    for (outcome, code, first_line) in cases {
+        let mock = MockCloudCockpit::start().await;
+        mock.expect_reset_password().respond(outcome).await;
+        let run = run_with(&mock.uri(), USER_FLAGS, "").await;
+        assert_eq!(run.code, code, "{}", run.stderr);
+        assert!(run.stderr.starts_with(first_line), "{}", run.stderr);
+        assert!(run.stdout.is_empty());
+        let id = mock.received_resets().await[0]
+            .correlation_id
+            .clone()
+            .unwrap();
+        assert!(
+            run.stderr.contains(&format!("correlation id: {id}")),
+            "{}",
+            run.stderr
+        );
+        if code != 3 {
+            assert!(
+                run.stderr
+                    .contains("  customerUser.email: is required; is too long\n"),
+                "{}",
+                run.stderr
+            );
+        }
+    }
+
+    // The same, as JSON.
+    let mock = MockCloudCockpit::start().await;
+    mock.expect_reset_password()
+        .respond(Outcome::BadRequest(body))
+        .await;
+    let mut flags = USER_FLAGS.to_vec();
+    flags.push("--json");
+    let run = run_with(&mock.uri(), &flags, "").await;
+    assert_eq!(run.code, 5);
+    let err: serde_json::Value = serde_json::from_str(&run.stderr).unwrap();
+    assert_eq!(err["error"]["kind"], "bad request");
+    assert_eq!(err["error"]["status"], 400);
+    assert_eq!(err["error"]["type"], "ValidationError");
+    assert_eq!(
+        err["error"]["errors"][0]["propertyName"],
+        "customerUser.email"
+    );
+    assert_eq!(err["error"]["errors"][0]["description"][1], "is too long");
+    let id = mock.received_resets().await[0]
+        .correlation_id
+        .clone()
+        .unwrap();
+    assert_eq!(err["error"]["correlationId"], id.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transport_and_authentication_failures() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let refused = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+
+    let run = run_with(&refused, USER_FLAGS, "").await;
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("error: connection failed: could not connect"),
+        "{}",
+        run.stderr
+    );
+
+    // Client credentials whose token endpoint refuses the connection: nothing reaches the API.
+    let mock = MockCloudCockpit::start().await;
+    let args = [
+        "reset-password",
+        "--customer-id",
+        CUSTOMER,
+        "--user-id",
+        USER,
+        "--provider-instance-id",
+        PROVIDER_INSTANCE,
+        "--no-retry",
+        "--display-name",
+        "Ada",
+    ];
+    let token_url = format!("{refused}/token");
+    let base = mock.uri();
+    let env = [
+        ("COCKPIT_BASE_URL", base.as_str()),
+        ("COCKPIT_TENANT", "portal.cloudcockpit.com"),
+        ("COCKPIT_CLIENT_ID", "app"),
+        ("COCKPIT_CLIENT_SECRET", TOKEN),
+        ("COCKPIT_TOKEN_URL", token_url.as_str()),
+    ];
+    let run = cockpit(&args, &env, "").await;
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("error: authentication failed: could not reach the token endpoint"),
+        "{}",
+        run.stderr
+    );
+    assert!(mock.received_resets().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_exits_2_and_sends_nothing() {
+    let mock = MockCloudCockpit::start().await;
+    mock.expect_reset_password().respond(Outcome::Ok).await;
+    let base = mock.uri();
+    let long = "x".repeat(51);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--display-name", &long],
+            "error: invalid input: customerUser.displayName is 51 characters long; the API allows at most 50",
+        ),
+        (
+            vec!["--user-json", "-"],
+            "error: the user JSON from \"-\" is not a customerUser object",
+        ),
+        (
+            vec!["--user-json", "/nonexistent/user.json"],
+            "error: reading the user JSON from \"/nonexistent/user.json\"",
+        ),
+        (
+            vec!["--temporary-password-env", "COCKPIT_UNSET_VAR"],
+            "error: --temporary-password-env names \"COCKPIT_UNSET_VAR\", which is not set",
+        ),
+        (
+            vec!["--correlation-id", "not-a-uuid"],
+            "error: invalid value 'not-a-uuid' for '--correlation-id <CORRELATION_ID>'",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let run = run_with(&base, &extra, "{\"displayName\": 5}").await;
+        assert_eq!(run.code, 2, "{extra:?}: {}", run.stderr);
+        assert!(
+            run.stderr.starts_with(expected),
+            "{extra:?}: {}",
+            run.stderr
+        );
+    }
+
+    let run = cockpit(
+        &[
+            "reset-password",
+            "--customer-id",
+            "nope",
+            "--user-id",
+            USER,
+            "--provider-instance-id",
+            PROVIDER_INSTANCE,
+        ],
+        &[
+            ("COCKPIT_BASE_URL", base.as_str()),
+            ("COCKPIT_TENANT", "t"),
+            ("COCKPIT_TOKEN", TOKEN),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("invalid value 'nope' for '--customer-id <CUSTOMER_ID>'"),
+        "{}",
+        run.stderr
+    );
+
+    let ids = [
+        "reset-password",
+        "--customer-id",
+        CUSTOMER,
+        "--user-id",
+        USER,
+        "--provider-instance-id",
+        PROVIDER_INSTANCE,
+    ];
+    let env_cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec![
+                ("COCKPIT_BASE_URL", base.as_str()),
+                ("COCKPIT_TENANT", "portal\r\nX-Evil: 1"),
+                ("COCKPIT_TOKEN", TOKEN),
+            ],
+            "error: invalid configuration: tenant \"portal\\r\\nX-Evil: 1\" has a character that X-Tenant cannot carry",
+        ),
+        (
+            vec![
+                ("COCKPIT_BASE_URL", "http://api.cloudcockpit.com"),
+                ("COCKPIT_TENANT", "t"),
+                ("COCKPIT_TOKEN", TOKEN),
+            ],
+            "error: invalid configuration: base URL \"http://api.cloudcockpit.com\" is plain http",
+        ),
+        (
+            vec![
+                ("COCKPIT_BASE_URL", base.as_str()),
+                ("COCKPIT_TENANT", "t"),
+                ("COCKPIT_TOKEN", "tok\nen"),
+            ],
+            "error: authentication failed: the access token is empty or has characters that an HTTP header cannot carry",
+        ),
+        (
+            vec![("COCKPIT_BASE_URL", base.as_str()), ("COCKPIT_TENANT", "t")],
+            "error: no credentials",
+        ),
+        (
+            vec![
+                ("COCKPIT_BASE_URL", base.as_str()),
+                ("COCKPIT_TOKEN", TOKEN),
+            ],
+            "error: no tenant",
+        ),
+    ];
+    for (env, expected) in env_cases {
+        let run = cockpit(&ids, &env, "").await;
+        assert_eq!(run.code, 2, "{env:?}: {}", run.stderr);
+        assert!(run.stderr.starts_with(expected), "{env:?}: {}", run.stderr);
+    }
+    assert!(mock.received_resets().await.is_empty(), "nothing was sent");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn help_has_examples_and_the_exit_codes() {
+    let run = cockpit(&["reset-password", "--help"], &[], "").await;
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.contains("Examples:"), "{}", run.stdout);
+    assert!(run.stdout.contains("--user-json"));
+    assert!(run.stdout.contains("[env: COCKPIT_TENANT="));
+    let run = cockpit(&["--help"], &[("COCKPIT_TOKEN", TOKEN)], "").await;
+    assert!(
+        run.stdout.contains("4  not found: the API answered 404"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("[env: COCKPIT_TOKEN]"),
+        "the token's value is hidden: {}",
+        run.stdout
+    );
+}
