@@ -388,7 +388,7 @@ async fn bad_input_exits_2_and_sends_nothing() {
                 ("COCKPIT_TENANT", "t"),
                 ("COCKPIT_TOKEN", "tok\nen"),
             ],
-            "error: authentication failed: the access token is empty or has characters that an HTTP header cannot carry",
+            "error: invalid configuration: bearer token is empty or has a character that an HTTP header cannot carry",
         ),
         (
             vec![("COCKPIT_BASE_URL", base.as_str()), ("COCKPIT_TENANT", "t")],
