@@ -14,7 +14,7 @@ const USAGE: &str = "usage: cargo xtask <job>
 jobs:
   codegen           regenerate crates/generated from openapi/cloudcockpit.yaml
   codegen --check   write nothing; fail with a diff when the generated client is stale
-  test              run every check: fmt, clippy, tests, spec lint, codegen --check, docs";
+  test              run every check: fmt, clippy, tests (contract tests too), spec lint, codegen --check, docs";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -53,7 +53,12 @@ fn test() -> Result<()> {
         ],
         &[],
     )?;
-    run("cargo", &["test", "--workspace", "--locked"], &[])?;
+    // `--include-ignored` runs the contract tests, which need the Prism that `npm ci` installs.
+    run(
+        "cargo",
+        &["test", "--workspace", "--locked", "--", "--include-ignored"],
+        &[],
+    )?;
     run(
         "npx",
         &["--no-install", "redocly", "lint", codegen::SPEC],

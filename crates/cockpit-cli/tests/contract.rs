@@ -1,0 +1,283 @@
+//! Contract tests: the SDK and the CLI against Prism, an OpenAPI mock that nobody here
+//! wrote, serving `openapi/cloudcockpit.yaml` with request validation on (`--errors`).
+//!
+//! Prism answers a request that breaks the spec with a 4xx and an `sl-violations` header,
+//! so every successful call below passed its validation; and the deliberately invalid
+//! requests show that the check can fail.
+//!
+//! Prism comes from npm (`npm ci`, pinned by package-lock.json). `cargo xtask test` installs
+//! it and runs these tests; a plain `cargo test` skips them.
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use cockpit::{Client, CustomerUser, ErrorKind, RetryPolicy, SecretString, Uuid};
+
+const TOKEN: &str = "contract-token";
+const CUSTOMER: &str = "3f1c9a52-8a7e-4d7c-9a55-0c1e2b3d4f50";
+const USER: &str = "b0e5f7a1-2c3d-4e5f-8a9b-0c1d2e3f4a5b";
+const PROVIDER_INSTANCE: &str = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A Prism mock on a free loopback port; killed when dropped.
+struct Prism {
+    child: Child,
+    base: String,
+}
+
+impl Prism {
+    fn start() -> Prism {
+        let bin = root().join("node_modules/.bin/prism");
+        assert!(
+            bin.exists(),
+            "Prism is not installed: run `npm ci` (cargo xtask test does)"
+        );
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(bin)
+            .args([
+                "mock",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "--errors",
+            ])
+            .arg(root().join("openapi/cloudcockpit.yaml"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting prism");
+        let prism = Prism {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "Prism did not start in 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        prism
+    }
+}
+
+impl Drop for Prism {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn uuid(s: &str) -> Uuid {
+    Uuid::parse_str(s).unwrap()
+}
+
+/// A client for Prism; `prefer` picks a documented response (`Prefer: code=404`).
+fn client(base: &str, prefer: Option<u16>) -> Client {
+    let mut builder = Client::builder()
+        .base_url(base)
+        .tenant("portal.cloudcockpit.com")
+        .bearer_token(SecretString::from(TOKEN))
+        .retry_policy(RetryPolicy::none());
+    if let Some(code) = prefer {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("prefer", format!("code={code}").parse().unwrap());
+        builder = builder.http_client(
+            reqwest::Client::builder()
+                .default_headers(headers)
+                .build()
+                .unwrap(),
+        );
+    }
+    builder.build().unwrap()
+}
+
+async fn reset(client: &Client, user: CustomerUser) -> cockpit::Result<cockpit::Response<()>> {
+    client
+        .reset_customer_user_password()
+        .customer_id(uuid(CUSTOMER))
+        .customer_user_id(uuid(USER))
+        .provider_instance_id(uuid(PROVIDER_INSTANCE))
+        .customer_user(user)
+        .send()
+        .await
+}
+
+fn full_user() -> CustomerUser {
+    CustomerUser {
+        id: Some(uuid(USER)),
+        display_name: Some("d".repeat(50)),
+        email: Some("e".repeat(48)),
+        first_name: Some("Ada".into()),
+        last_name: Some("Lovelace".into()),
+        location: Some("PT".into()),
+        temporary_password: Some(SecretString::from("Temp-Pa55!")),
+        domain: Some("contoso.example".into()),
+    }
+}
+
+/// A raw request around the client, for what the client itself refuses to send.
+async fn raw(
+    base: &str,
+    tenant: Option<&str>,
+    customer_user: serde_json::Value,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .patch(format!("{base}/v1/Customers/{CUSTOMER}/users/{USER}/reset-password"))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({"providerInstanceId": PROVIDER_INSTANCE, "customerUser": customer_user}));
+    if let Some(tenant) = tenant {
+        request = request.header("X-Tenant", tenant);
+    }
+    request.send().await.unwrap()
+}
+
+fn violations(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("sl-violations")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Prism from `npm ci`; `cargo xtask test` runs it"]
+async fn sdk_and_cli_requests_pass_prism_validation_and_invalid_ones_do_not() {
+    // reqwest is built without a bundled crypto provider (see crates/generated); the raw
+    // and Prefer clients below need the process-wide one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let prism = Prism::start();
+    let base = prism.base.as_str();
+
+    // What the SDK sends passes validation: all fields, and required fields as null.
+    let done = reset(&client(base, None), full_user())
+        .await
+        .expect("valid per Prism");
+    assert_eq!(done.status, 200);
+    let nulls = CustomerUser::default();
+    reset(&client(base, None), nulls)
+        .await
+        .expect("nulls for required-nullable fields are valid");
+
+    // What the CLI sends passes too.
+    let output = Command::new(env!("CARGO_BIN_EXE_cockpit"))
+        .env_clear()
+        .args([
+            "reset-password",
+            "--customer-id",
+            CUSTOMER,
+            "--user-id",
+            USER,
+        ])
+        .args([
+            "--provider-instance-id",
+            PROVIDER_INSTANCE,
+            "--display-name",
+            "Ada",
+        ])
+        .args([
+            "--email",
+            "ada@contoso.example",
+            "--location",
+            "PT",
+            "--domain",
+            "contoso.example",
+        ])
+        .envs([
+            ("COCKPIT_BASE_URL", base),
+            ("COCKPIT_TENANT", "portal.cloudcockpit.com"),
+            ("COCKPIT_TOKEN", TOKEN),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // Prism rejects what breaks the spec, so the checks above can fail.
+    let long = raw(
+        base,
+        Some("portal.cloudcockpit.com"),
+        serde_json::json!({
+            "displayName": "x".repeat(51), "email": null, "location": null, "domain": null
+        }),
+    )
+    .await;
+    assert!(long.status().is_client_error(), "{}", long.status());
+    assert!(
+        violations(&long)
+            .contains("customerUser.displayName must NOT have more than 50 characters"),
+        "{}",
+        violations(&long)
+    );
+
+    let no_tenant = raw(
+        base,
+        None,
+        serde_json::json!({
+            "displayName": "Ada", "email": null, "location": null, "domain": null
+        }),
+    )
+    .await;
+    assert!(no_tenant.status().is_client_error());
+    assert!(
+        violations(&no_tenant).contains("x-tenant"),
+        "{}",
+        violations(&no_tenant)
+    );
+
+    let snake_case = raw(
+        base,
+        Some("portal.cloudcockpit.com"),
+        serde_json::json!({
+            "display_name": "Ada", "email": null, "location": null, "domain": null
+        }),
+    )
+    .await;
+    assert!(snake_case.status().is_client_error());
+    assert!(!violations(&snake_case).is_empty());
+
+    // The documented error responses, as Prism makes them from the spec.
+    for (code, kind) in [
+        (400, ErrorKind::BadRequest),
+        (401, ErrorKind::Unauthorized),
+        (403, ErrorKind::Forbidden),
+        (404, ErrorKind::NotFound),
+        (500, ErrorKind::Server),
+    ] {
+        let err = reset(&client(base, Some(code)), full_user())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), kind, "{code}: {err}");
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(code));
+        let documented_body = matches!(code, 400 | 404 | 500);
+        assert_eq!(
+            err.api_error().is_some(),
+            documented_body,
+            "{code}: {err:?}"
+        );
+        if let Some(api) = err.api_error() {
+            assert!(
+                api.status_code.is_some() && api.error_type.is_some(),
+                "{api:?}"
+            );
+            assert!(!api.errors.is_empty(), "{api:?}");
+        }
+    }
+}
