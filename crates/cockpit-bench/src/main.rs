@@ -1,0 +1,392 @@
+//! The per-call cost of reset-password, three ways, against one local server:
+//!
+//! 1. hand-written reqwest (the baseline): one reused `reqwest::Client`, the same headers
+//!    and the same JSON body;
+//! 2. the generated client, called directly;
+//! 3. the cockpit facade with its defaults: correlation id, tracing span, token provider
+//!    and retry policy all on.
+//!
+//! The server is this binary started again as `serve` in a child process, so that the CPU
+//! time measured here is the client's alone. The variants run in rounds, side by side,
+//! and each figure is the median of the rounds.
+//!
+//! Run: `cargo run --release -p cockpit-bench` (`-- --calls N --rounds R` to change the
+//! sizes). It prints a table; BENCHMARKS.md has the method and the latest figures.
+
+use std::{
+    process::Stdio,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use tokio::io::AsyncBufReadExt;
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<std::alloc::System> = &INSTRUMENTED_SYSTEM;
+
+const TOKEN: &str = "bench-token";
+const TENANT: &str = "portal.cloudcockpit.com";
+const CUSTOMER: &str = "3f1c9a52-8a7e-4d7c-9a55-0c1e2b3d4f50";
+const USER: &str = "b0e5f7a1-2c3d-4e5f-8a9b-0c1d2e3f4a5b";
+const PROVIDER_INSTANCE: &str = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d";
+const IN_FLIGHT: usize = 64;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("serve") {
+        return serve();
+    }
+    let mut calls = 20_000usize;
+    let mut rounds = 5usize;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--calls" => calls = it.next().context("--calls N")?.parse()?,
+            "--rounds" => rounds = it.next().context("--rounds R")?.parse()?,
+            other => {
+                bail!("unknown argument {other}; usage: cockpit-bench [--calls N] [--rounds R]")
+            }
+        }
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(bench(calls, rounds))
+}
+
+/// The server: 200 with no body, as fast as hyper answers, until stdin closes.
+fn serve() -> Result<()> {
+    use http_body_util::{BodyExt, Empty};
+    use hyper::{Request, Response, body::Incoming, service::service_fn};
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        println!("{}", listener.local_addr()?.port());
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let service = service_fn(|req: Request<Incoming>| async move {
+                        let _ = req.into_body().collect().await;
+                        Ok::<_, std::convert::Infallible>(Response::new(
+                            Empty::<bytes::Bytes>::new(),
+                        ))
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        // Stop when the parent closes our stdin.
+        let mut line = String::new();
+        let _ = tokio::io::BufReader::new(tokio::io::stdin())
+            .read_line(&mut line)
+            .await;
+        Ok(())
+    })
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Body<'a> {
+    provider_instance_id: &'a str,
+    customer_user: User<'a>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct User<'a> {
+    display_name: Option<&'a str>,
+    email: Option<&'a str>,
+    first_name: Option<&'a str>,
+    location: Option<&'a str>,
+    domain: Option<&'a str>,
+}
+
+/// One way of making the call.
+#[derive(Clone)]
+enum Variant {
+    Reqwest {
+        http: reqwest::Client,
+        url: Arc<str>,
+    },
+    Generated {
+        client: Arc<cockpit_generated::Client>,
+        body: cockpit_generated::types::ResetPasswordRequest,
+    },
+    Facade {
+        client: cockpit::Client,
+        user: cockpit::CustomerUser,
+    },
+}
+
+impl Variant {
+    fn name(&self) -> &'static str {
+        match self {
+            Variant::Reqwest { .. } => "hand-written reqwest",
+            Variant::Generated { .. } => "generated client",
+            Variant::Facade { .. } => "cockpit facade",
+        }
+    }
+
+    async fn call(&self) -> Result<()> {
+        match self {
+            Variant::Reqwest { http, url } => {
+                let body = Body {
+                    provider_instance_id: PROVIDER_INSTANCE,
+                    customer_user: User {
+                        display_name: Some("Ada Lovelace"),
+                        email: Some("ada@contoso.example"),
+                        first_name: Some("Ada"),
+                        location: Some("PT"),
+                        domain: Some("contoso.example"),
+                    },
+                };
+                let response = http
+                    .patch(&**url)
+                    .bearer_auth(TOKEN)
+                    .header("X-Tenant", TENANT)
+                    .header("X-Correlation-Id", uuid::Uuid::new_v4().to_string())
+                    .header("Accept", "application/json")
+                    .json(&body)
+                    .send()
+                    .await?;
+                if response.status() != 200 {
+                    bail!("status {}", response.status());
+                }
+                response.bytes().await?;
+            }
+            Variant::Generated { client, body } => {
+                client
+                    .reset_customer_user_password()
+                    .customer_id(uuid::Uuid::parse_str(CUSTOMER)?)
+                    .customer_user_id(uuid::Uuid::parse_str(USER)?)
+                    .authorization(format!("Bearer {TOKEN}"))
+                    .x_tenant(TENANT)
+                    .x_correlation_id(uuid::Uuid::new_v4())
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            Variant::Facade { client, user } => {
+                client
+                    .reset_customer_user_password()
+                    .customer_id(uuid::Uuid::parse_str(CUSTOMER)?)
+                    .customer_user_id(uuid::Uuid::parse_str(USER)?)
+                    .provider_instance_id(uuid::Uuid::parse_str(PROVIDER_INSTANCE)?)
+                    .customer_user(user.clone())
+                    .send()
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Process CPU time (user + system) from /proc/self/stat, in clock ticks of 10 ms.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 of the file (utime, stime) are 12 and 13 after the command name.
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// A line of /proc/self/status, in KiB.
+fn status_kib(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(key)?
+                .trim()
+                .strip_suffix("kB")?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+struct Figures {
+    calls_per_sec: f64,
+    cpu_us_per_call: f64,
+    allocs_per_call: f64,
+    bytes_per_call: f64,
+}
+
+async fn measure(variant: &Variant, calls: usize, in_flight: usize) -> Result<Figures> {
+    let region = Region::new(GLOBAL);
+    let cpu = cpu_time();
+    let wall = Instant::now();
+    if in_flight == 1 {
+        for _ in 0..calls {
+            variant.call().await?;
+        }
+    } else {
+        let per_worker = calls / in_flight;
+        let workers: Vec<_> = (0..in_flight)
+            .map(|_| {
+                let v = variant.clone();
+                tokio::spawn(async move {
+                    for _ in 0..per_worker {
+                        v.call().await?;
+                    }
+                    anyhow::Ok(())
+                })
+            })
+            .collect();
+        for w in workers {
+            w.await??;
+        }
+    }
+    let elapsed = wall.elapsed().as_secs_f64();
+    let cpu = (cpu_time() - cpu).as_secs_f64();
+    let stats = region.change();
+    let n = calls as f64;
+    Ok(Figures {
+        calls_per_sec: n / elapsed,
+        cpu_us_per_call: cpu * 1e6 / n,
+        allocs_per_call: stats.allocations as f64 / n,
+        bytes_per_call: stats.bytes_allocated as f64 / n,
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+async fn bench(calls: usize, rounds: usize) -> Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut server = tokio::process::Command::new(std::env::current_exe()?)
+        .arg("serve")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut port = String::new();
+    tokio::io::BufReader::new(server.stdout.take().context("server stdout")?)
+        .read_line(&mut port)
+        .await?;
+    let base = format!("http://127.0.0.1:{}", port.trim());
+
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(IN_FLIGHT)
+        .build()?;
+    let body: cockpit_generated::types::ResetPasswordRequest =
+        serde_json::from_value(serde_json::json!({
+            "providerInstanceId": PROVIDER_INSTANCE,
+            "customerUser": {"displayName": "Ada Lovelace", "email": "ada@contoso.example",
+                              "firstName": "Ada", "location": "PT", "domain": "contoso.example"}
+        }))?;
+    let user = cockpit::CustomerUser {
+        display_name: Some("Ada Lovelace".into()),
+        email: Some("ada@contoso.example".into()),
+        first_name: Some("Ada".into()),
+        location: Some("PT".into()),
+        domain: Some("contoso.example".into()),
+        ..Default::default()
+    };
+    let facade = cockpit::Client::builder()
+        .base_url(&base)
+        .tenant(TENANT)
+        .bearer_token(cockpit::SecretString::from(TOKEN))
+        .build()?;
+    let variants = [
+        Variant::Reqwest {
+            http: http.clone(),
+            url: format!("{base}/v1/Customers/{CUSTOMER}/users/{USER}/reset-password").into(),
+        },
+        Variant::Generated {
+            client: Arc::new(cockpit_generated::Client::new_with_client(
+                &base,
+                http.clone(),
+                None,
+            )),
+            body,
+        },
+        Variant::Facade {
+            client: facade.clone(),
+            user: user.clone(),
+        },
+    ];
+
+    println!(
+        "cockpit-bench: {calls} calls a run, {rounds} rounds, medians; {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    for v in &variants {
+        measure(v, 2_000, IN_FLIGHT).await?; // warm the pools and the allocator
+    }
+    for (label, in_flight) in [("sequential", 1usize), ("64 in flight", IN_FLIGHT)] {
+        let mut all: Vec<Vec<Figures>> = variants.iter().map(|_| Vec::new()).collect();
+        for _ in 0..rounds {
+            for (i, v) in variants.iter().enumerate() {
+                all[i].push(measure(v, calls, in_flight).await?);
+            }
+        }
+        let rows: Vec<(f64, f64, f64, f64)> = all
+            .iter()
+            .map(|f| {
+                (
+                    median(f.iter().map(|x| x.calls_per_sec).collect()),
+                    median(f.iter().map(|x| x.cpu_us_per_call).collect()),
+                    median(f.iter().map(|x| x.allocs_per_call).collect()),
+                    median(f.iter().map(|x| x.bytes_per_call).collect()),
+                )
+            })
+            .collect();
+        println!();
+        println!("{label}");
+        println!(
+            "| variant | calls/s | vs baseline | CPU µs/call | vs baseline | allocs/call | bytes/call |"
+        );
+        println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for (v, r) in variants.iter().zip(&rows) {
+            println!(
+                "| {} | {:.0} | {:.3} | {:.1} | {:.3} | {:.1} | {:.0} |",
+                v.name(),
+                r.0,
+                r.0 / rows[0].0,
+                r.1,
+                r.1 / rows[0].1,
+                r.2,
+                r.3
+            );
+        }
+    }
+
+    // Memory: no per-call growth. RSS after 1k facade calls, then after 100k.
+    let facade_variant = Variant::Facade {
+        client: facade,
+        user,
+    };
+    measure(&facade_variant, 1_000, IN_FLIGHT).await?;
+    let rss_1k = status_kib("VmRSS:");
+    measure(&facade_variant, 99_000, IN_FLIGHT).await?;
+    let rss_100k = status_kib("VmRSS:");
+    println!();
+    println!("memory (cockpit facade, 64 in flight)");
+    println!("| RSS after 1k calls | RSS after 100k calls | growth | peak RSS |");
+    println!("| ---: | ---: | ---: | ---: |");
+    println!(
+        "| {rss_1k} KiB | {rss_100k} KiB | {:+} KiB | {} KiB |",
+        rss_100k as i64 - rss_1k as i64,
+        status_kib("VmHWM:")
+    );
+    drop(server.stdin.take());
+    let _ = tokio::time::timeout(Duration::from_secs(2), server.wait()).await;
+    Ok(())
+}
