@@ -2,7 +2,9 @@
 //!
 //! - `codegen [--check]`: regenerate `crates/generated` from the spec, or check it is fresh.
 //! - `test`: every check CI runs, in order, stopping at the first failure.
+//! - `bench-build`: the cold build cost of depending on cockpit, against reqwest alone.
 
+mod bench_build;
 mod codegen;
 
 use std::process::Command;
@@ -14,6 +16,7 @@ const USAGE: &str = "usage: cargo xtask <job>
 jobs:
   codegen           regenerate crates/generated from openapi/cloudcockpit.yaml
   codegen --check   write nothing; fail with a diff when the generated client is stale
+  bench-build       time cold builds of a tiny app using cockpit and one using only reqwest
   test              run every check: fmt, clippy, tests (contract tests too), spec lint, codegen --check, docs";
 
 fn main() -> Result<()> {
@@ -23,6 +26,7 @@ fn main() -> Result<()> {
         ["codegen"] => codegen::run(false),
         ["codegen", "--check"] => codegen::run(true),
         ["test"] => test(),
+        ["bench-build"] => bench_build::run(),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             Ok(())
