@@ -4,6 +4,8 @@
 mod auth;
 mod client;
 mod error;
+#[cfg(test)]
+mod proptests;
 mod reset_password;
 mod retry;
 mod transport;

@@ -89,7 +89,7 @@ where
 }
 
 impl CustomerUser {
-    fn to_wire(&self) -> Result<types::CustomerUser> {
+    pub(crate) fn to_wire(&self) -> Result<types::CustomerUser> {
         check_len("displayName", &self.display_name, 50)?;
         check_len("email", &self.email, 48)?;
         check_len("firstName", &self.first_name, 50)?;
@@ -431,7 +431,7 @@ fn classify(
 }
 
 /// An answer that is not a documented success or a decodable documented error.
-fn from_answer(seen: Seen, policy: &crate::RetryPolicy) -> Error {
+pub(crate) fn from_answer(seen: Seen, policy: &crate::RetryPolicy) -> Error {
     let status = seen.status;
     let kind = if status.is_success() {
         ErrorKind::MalformedResponse
