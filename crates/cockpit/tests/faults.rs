@@ -140,7 +140,7 @@ async fn reset_mid_headers_is_a_connection_error_sent_once() {
     let (base, requests, _) = faulty(|mut socket, w| {
         Box::pin(async move {
             write(&mut socket, b"HTTP/1.1 200 OK\r\nContent-Le", &w).await;
-            let _ = socket.set_linger(Some(Duration::ZERO));
+            let _ = socket.set_zero_linger();
         })
     })
     .await;
@@ -154,7 +154,7 @@ async fn reset_mid_body_keeps_the_status_and_is_sent_once() {
     let (base, requests, _) = faulty(|mut socket, w| {
         Box::pin(async move {
             write(&mut socket, b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 1000\r\n\r\n{\"statusCode\":", &w).await;
-            let _ = socket.set_linger(Some(Duration::ZERO));
+            let _ = socket.set_zero_linger();
         })
     })
     .await;
