@@ -40,11 +40,14 @@ fn main() -> Result<()> {
     }
     let mut calls = 20_000usize;
     let mut rounds = 5usize;
+    let mut only: Option<String> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--calls" => calls = it.next().context("--calls N")?.parse()?,
             "--rounds" => rounds = it.next().context("--rounds R")?.parse()?,
+            // Runs only the variants whose name contains this text (for profiling one).
+            "--only" => only = Some(it.next().context("--only TEXT")?.clone()),
             other => {
                 bail!("unknown argument {other}; usage: cockpit-bench [--calls N] [--rounds R]")
             }
@@ -53,7 +56,7 @@ fn main() -> Result<()> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
-        .block_on(bench(calls, rounds))
+        .block_on(bench(calls, rounds, only))
 }
 
 /// The server: 200 with no body, as fast as hyper answers, until stdin closes.
@@ -115,6 +118,7 @@ enum Variant {
     Reqwest {
         http: reqwest::Client,
         url: Arc<str>,
+        name: &'static str,
     },
     Generated {
         client: Arc<cockpit_generated::Client>,
@@ -123,21 +127,22 @@ enum Variant {
     Facade {
         client: cockpit::Client,
         user: cockpit::CustomerUser,
+        name: &'static str,
     },
 }
 
 impl Variant {
     fn name(&self) -> &'static str {
         match self {
-            Variant::Reqwest { .. } => "hand-written reqwest",
+            Variant::Reqwest { name, .. } => name,
             Variant::Generated { .. } => "generated client",
-            Variant::Facade { .. } => "cockpit facade",
+            Variant::Facade { name, .. } => name,
         }
     }
 
     async fn call(&self) -> Result<()> {
         match self {
-            Variant::Reqwest { http, url } => {
+            Variant::Reqwest { http, url, .. } => {
                 let body = Body {
                     provider_instance_id: PROVIDER_INSTANCE,
                     customer_user: User {
@@ -175,7 +180,7 @@ impl Variant {
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
             }
-            Variant::Facade { client, user } => {
+            Variant::Facade { client, user, .. } => {
                 client
                     .reset_customer_user_password()
                     .customer_id(uuid::Uuid::parse_str(CUSTOMER)?)
@@ -268,7 +273,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-async fn bench(calls: usize, rounds: usize) -> Result<()> {
+async fn bench(calls: usize, rounds: usize, only: Option<String>) -> Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut server = tokio::process::Command::new(std::env::current_exe()?)
         .arg("serve")
@@ -304,10 +309,30 @@ async fn bench(calls: usize, rounds: usize) -> Result<()> {
         .tenant(TENANT)
         .bearer_token(cockpit::SecretString::from(TOKEN))
         .build()?;
+    // The same timeouts as cockpit's defaults, for a baseline that is as careful.
+    let http_with_timeouts = reqwest::Client::builder()
+        .pool_max_idle_per_host(IN_FLIGHT)
+        .connect_timeout(cockpit::DEFAULT_CONNECT_TIMEOUT)
+        .timeout(cockpit::DEFAULT_TIMEOUT)
+        .build()?;
+    let url: Arc<str> =
+        format!("{base}/v1/Customers/{CUSTOMER}/users/{USER}/reset-password").into();
+    let facade_on_plain_client = cockpit::Client::builder()
+        .base_url(&base)
+        .tenant(TENANT)
+        .bearer_token(cockpit::SecretString::from(TOKEN))
+        .http_client(http.clone())
+        .build()?;
     let variants = [
         Variant::Reqwest {
             http: http.clone(),
-            url: format!("{base}/v1/Customers/{CUSTOMER}/users/{USER}/reset-password").into(),
+            url: url.clone(),
+            name: "hand-written reqwest (baseline)",
+        },
+        Variant::Reqwest {
+            http: http_with_timeouts,
+            url,
+            name: "hand-written reqwest with timeouts",
         },
         Variant::Generated {
             client: Arc::new(cockpit_generated::Client::new_with_client(
@@ -320,9 +345,22 @@ async fn bench(calls: usize, rounds: usize) -> Result<()> {
         Variant::Facade {
             client: facade.clone(),
             user: user.clone(),
+            name: "cockpit facade (defaults)",
+        },
+        Variant::Facade {
+            client: facade_on_plain_client,
+            user: user.clone(),
+            name: "cockpit facade on the baseline's client",
         },
     ];
 
+    let variants: Vec<Variant> = variants
+        .into_iter()
+        .filter(|v| only.as_deref().is_none_or(|o| v.name().contains(o)))
+        .collect();
+    if variants.is_empty() {
+        bail!("--only matches no variant");
+    }
     println!(
         "cockpit-bench: {calls} calls a run, {rounds} rounds, medians; {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())
@@ -368,10 +406,14 @@ async fn bench(calls: usize, rounds: usize) -> Result<()> {
         }
     }
 
+    if only.is_some() {
+        return Ok(());
+    }
     // Memory: no per-call growth. RSS after 1k facade calls, then after 100k.
     let facade_variant = Variant::Facade {
         client: facade,
         user,
+        name: "cockpit facade (defaults)",
     };
     measure(&facade_variant, 1_000, IN_FLIGHT).await?;
     let rss_1k = status_kib("VmRSS:");

@@ -284,22 +284,19 @@ impl ResetCustomerUserPassword<'_> {
                     .with_attempts(attempts)
             })?;
             attempts += 1;
-            let capture = Capture::new(inner.http.clone());
-            let raw = cockpit_generated::Client::new_with_client(
-                &inner.base_url,
-                inner.http.clone(),
-                Some(capture.clone()),
-            );
-            let outcome = raw
-                .reset_customer_user_password()
-                .customer_id(customer_id)
-                .customer_user_id(customer_user_id)
-                .authorization(bearer.header.expose_secret())
-                .x_tenant(tenant.as_str())
-                .x_correlation_id(correlation_id)
-                .body(body.clone())
-                .send()
-                .await;
+            let (outcome, seen) = Capture::scope(
+                inner
+                    .raw
+                    .reset_customer_user_password()
+                    .customer_id(customer_id)
+                    .customer_user_id(customer_user_id)
+                    .authorization(bearer.header.expose_secret())
+                    .x_tenant(tenant.as_str())
+                    .x_correlation_id(correlation_id)
+                    .body(body.clone())
+                    .send(),
+            )
+            .await;
             let err = match outcome {
                 Ok(value) => {
                     return Ok(Response {
@@ -309,7 +306,7 @@ impl ResetCustomerUserPassword<'_> {
                         attempts,
                     });
                 }
-                Err(e) => classify(e, capture.take(), policy)
+                Err(e) => classify(e, seen, policy)
                     .with_correlation_id(correlation_id)
                     .with_attempts(attempts),
             };

@@ -1,12 +1,20 @@
 //! The transport under the generated client: it sends each request with the client's
-//! `reqwest::Client`, reads the answer's body with a size cap, and keeps what the caller's
-//! error needs (status, headers, the body) where progenitor's error would lose it.
+//! `reqwest::Client`, reads the body of any answer that has one with a size cap, and keeps
+//! what the caller's error needs (status, headers, the body) where progenitor's error would
+//! lose it.
+//!
+//! One transport serves every call of a client. What a call's answer was is kept in a
+//! task-local slot that [`Capture::scope`] opens around that call, so that concurrent calls
+//! never see each other's answers and nothing is allocated per call for it.
 
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
 
 use bytes::{Bytes, BytesMut};
 use cockpit_generated::{Transport, TransportFuture};
-use reqwest::{StatusCode, header::HeaderMap};
+use reqwest::{
+    StatusCode,
+    header::{CONTENT_LENGTH, HeaderMap},
+};
 
 /// The most of a response body that is read. An answer that sends more is cut here, so
 /// that a hostile or broken server cannot make the client hold more than this in memory.
@@ -24,44 +32,59 @@ pub(crate) struct Seen {
     pub(crate) broke: bool,
 }
 
-/// The transport of one call.
+tokio::task_local! {
+    static SEEN: RefCell<Option<Seen>>;
+}
+
+/// The transport of a client.
 #[derive(Debug)]
 pub(crate) struct Capture {
     http: reqwest::Client,
-    seen: Mutex<Option<Seen>>,
 }
 
 impl Capture {
-    pub(crate) fn new(http: reqwest::Client) -> Arc<Self> {
-        Arc::new(Capture {
-            http,
-            seen: Mutex::new(None),
-        })
+    pub(crate) fn new(http: reqwest::Client) -> Self {
+        Capture { http }
     }
 
-    /// What the last request's answer was, if one came.
-    pub(crate) fn take(&self) -> Option<Seen> {
-        self.seen.lock().unwrap_or_else(|p| p.into_inner()).take()
+    /// Runs one attempt with a slot for its answer, and returns both.
+    pub(crate) async fn scope<F: Future>(attempt: F) -> (F::Output, Option<Seen>) {
+        SEEN.scope(RefCell::new(None), async move {
+            let output = attempt.await;
+            (output, SEEN.with(|slot| slot.borrow_mut().take()))
+        })
+        .await
     }
 
     async fn exchange(&self, request: reqwest::Request) -> reqwest::Result<reqwest::Response> {
         let response = self.http.execute(request).await?;
         let status = response.status();
+        // The hot path: a success with an empty body goes to the generated code untouched.
+        // There is nothing to read, and nothing that an error would need.
+        let empty = response
+            .headers()
+            .get(CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() == b"0");
+        if status.is_success() && empty {
+            return Ok(response);
+        }
         let version = response.version();
         let headers = response.headers().clone();
         let read = read_capped(response).await;
-        let (body, truncated, broke, result) = match read {
-            Ok((body, truncated)) => (body, truncated, false, Ok(())),
-            Err(e) => (Bytes::new(), false, true, Err(e)),
+        let (body, truncated, broke) = match &read {
+            Ok((body, truncated)) => (body.clone(), *truncated, false),
+            Err(_) => (Bytes::new(), false, true),
         };
-        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(Seen {
-            status,
-            headers: headers.clone(),
-            body: body.clone(),
-            truncated,
-            broke,
+        let _ = SEEN.try_with(|slot| {
+            *slot.borrow_mut() = Some(Seen {
+                status,
+                headers: headers.clone(),
+                body: body.clone(),
+                truncated,
+                broke,
+            });
         });
-        result?;
+        read?;
         // Hand the generated code an answer whose body is already in memory.
         let mut rebuilt = http::Response::new(body);
         *rebuilt.status_mut() = status;
