@@ -33,6 +33,16 @@ const USER: &str = "b0e5f7a1-2c3d-4e5f-8a9b-0c1d2e3f4a5b";
 const PROVIDER_INSTANCE: &str = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d";
 const IN_FLIGHT: usize = 64;
 
+/// The ids of the call, parsed once, so that every variant gets them as `Uuid`s.
+fn ids() -> (uuid::Uuid, uuid::Uuid, uuid::Uuid) {
+    static IDS: std::sync::OnceLock<(uuid::Uuid, uuid::Uuid, uuid::Uuid)> =
+        std::sync::OnceLock::new();
+    *IDS.get_or_init(|| {
+        let parse = |s| uuid::Uuid::parse_str(s).expect("a valid id");
+        (parse(CUSTOMER), parse(USER), parse(PROVIDER_INSTANCE))
+    })
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("serve") {
@@ -98,7 +108,7 @@ fn serve() -> Result<()> {
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Body<'a> {
-    provider_instance_id: &'a str,
+    provider_instance_id: uuid::Uuid,
     customer_user: User<'a>,
 }
 
@@ -117,7 +127,7 @@ struct User<'a> {
 enum Variant {
     Reqwest {
         http: reqwest::Client,
-        url: Arc<str>,
+        base: Arc<str>,
         name: &'static str,
     },
     Generated {
@@ -142,9 +152,9 @@ impl Variant {
 
     async fn call(&self) -> Result<()> {
         match self {
-            Variant::Reqwest { http, url, .. } => {
+            Variant::Reqwest { http, base, .. } => {
                 let body = Body {
-                    provider_instance_id: PROVIDER_INSTANCE,
+                    provider_instance_id: ids().2,
                     customer_user: User {
                         display_name: Some("Ada Lovelace"),
                         email: Some("ada@contoso.example"),
@@ -154,7 +164,12 @@ impl Variant {
                     },
                 };
                 let response = http
-                    .patch(&**url)
+                    // As a hand-written client would: the path from the ids, each call.
+                    .patch(format!(
+                        "{base}/v1/Customers/{}/users/{}/reset-password",
+                        ids().0,
+                        ids().1
+                    ))
                     .bearer_auth(TOKEN)
                     .header("X-Tenant", TENANT)
                     .header("X-Correlation-Id", uuid::Uuid::new_v4().to_string())
@@ -170,8 +185,8 @@ impl Variant {
             Variant::Generated { client, body } => {
                 client
                     .reset_customer_user_password()
-                    .customer_id(uuid::Uuid::parse_str(CUSTOMER)?)
-                    .customer_user_id(uuid::Uuid::parse_str(USER)?)
+                    .customer_id(ids().0)
+                    .customer_user_id(ids().1)
                     .authorization(format!("Bearer {TOKEN}"))
                     .x_tenant(TENANT)
                     .x_correlation_id(uuid::Uuid::new_v4())
@@ -183,9 +198,9 @@ impl Variant {
             Variant::Facade { client, user, .. } => {
                 client
                     .reset_customer_user_password()
-                    .customer_id(uuid::Uuid::parse_str(CUSTOMER)?)
-                    .customer_user_id(uuid::Uuid::parse_str(USER)?)
-                    .provider_instance_id(uuid::Uuid::parse_str(PROVIDER_INSTANCE)?)
+                    .customer_id(ids().0)
+                    .customer_user_id(ids().1)
+                    .provider_instance_id(ids().2)
                     .customer_user(user.clone())
                     .send()
                     .await?;
@@ -315,8 +330,7 @@ async fn bench(calls: usize, rounds: usize, only: Option<String>) -> Result<()> 
         .connect_timeout(cockpit::DEFAULT_CONNECT_TIMEOUT)
         .timeout(cockpit::DEFAULT_TIMEOUT)
         .build()?;
-    let url: Arc<str> =
-        format!("{base}/v1/Customers/{CUSTOMER}/users/{USER}/reset-password").into();
+    let base_arc: Arc<str> = base.as_str().into();
     let facade_on_plain_client = cockpit::Client::builder()
         .base_url(&base)
         .tenant(TENANT)
@@ -326,12 +340,12 @@ async fn bench(calls: usize, rounds: usize, only: Option<String>) -> Result<()> 
     let variants = [
         Variant::Reqwest {
             http: http.clone(),
-            url: url.clone(),
+            base: base_arc.clone(),
             name: "hand-written reqwest (baseline)",
         },
         Variant::Reqwest {
             http: http_with_timeouts,
-            url,
+            base: base_arc,
             name: "hand-written reqwest with timeouts",
         },
         Variant::Generated {

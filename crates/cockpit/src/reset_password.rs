@@ -67,7 +67,8 @@ impl fmt::Debug for CustomerUser {
 /// Checks a documented maxLength, counted in characters as the generated types count.
 fn check_len(field: &str, value: &Option<String>, max: usize) -> Result<()> {
     match value {
-        Some(v) if v.chars().count() > max => Err(Error::invalid_input(format!(
+        // A string of at most `max` bytes has at most `max` characters: no need to count.
+        Some(v) if v.len() > max && v.chars().count() > max => Err(Error::invalid_input(format!(
             "customerUser.{field} is {} characters long; the API allows at most {max}",
             v.chars().count()
         ))),
@@ -89,23 +90,23 @@ where
 }
 
 impl CustomerUser {
-    pub(crate) fn to_wire(&self) -> Result<types::CustomerUser> {
+    pub(crate) fn into_wire(self) -> Result<types::CustomerUser> {
         check_len("displayName", &self.display_name, 50)?;
         check_len("email", &self.email, 48)?;
         check_len("firstName", &self.first_name, 50)?;
         check_len("lastName", &self.last_name, 50)?;
         Ok(types::CustomerUser {
             id: self.id,
-            display_name: convert("displayName", self.display_name.clone())?,
-            email: convert("email", self.email.clone())?,
-            first_name: convert("firstName", self.first_name.clone())?,
-            last_name: convert("lastName", self.last_name.clone())?,
-            location: self.location.clone(),
+            display_name: convert("displayName", self.display_name)?,
+            email: convert("email", self.email)?,
+            first_name: convert("firstName", self.first_name)?,
+            last_name: convert("lastName", self.last_name)?,
+            location: self.location,
             temporary_password: self
                 .temporary_password
                 .as_ref()
                 .map(|p| p.expose_secret().to_string()),
-            domain: self.domain.clone(),
+            domain: self.domain,
         })
     }
 }
@@ -270,10 +271,11 @@ impl ResetCustomerUserPassword<'_> {
         .await
     }
 
-    async fn run(self, correlation_id: Uuid, started: Instant) -> Result<Response<()>> {
-        let (customer_id, customer_user_id, body, tenant) = self
+    async fn run(mut self, correlation_id: Uuid, started: Instant) -> Result<Response<()>> {
+        let (customer_id, customer_user_id, body) = self
             .prepare()
             .map_err(|e| e.with_correlation_id(correlation_id))?;
+        let tenant = self.tenant.as_deref().unwrap_or(&self.client.inner.tenant);
         let inner = &self.client.inner;
         let policy = &inner.retry;
         let mut attempts = 0;
@@ -284,18 +286,18 @@ impl ResetCustomerUserPassword<'_> {
                     .with_attempts(attempts)
             })?;
             attempts += 1;
-            let (outcome, seen) = Capture::scope(
+            let (outcome, seen) = Capture::scope(|| {
                 inner
                     .raw
                     .reset_customer_user_password()
                     .customer_id(customer_id)
                     .customer_user_id(customer_user_id)
                     .authorization(bearer.header.expose_secret())
-                    .x_tenant(tenant.as_str())
+                    .x_tenant(tenant)
                     .x_correlation_id(correlation_id)
                     .body(body.clone())
-                    .send(),
-            )
+                    .send()
+            })
             .await;
             let err = match outcome {
                 Ok(value) => {
@@ -342,7 +344,7 @@ impl ResetCustomerUserPassword<'_> {
     }
 
     /// Checks the input and builds the body, before anything is sent.
-    fn prepare(&self) -> Result<(Uuid, Uuid, types::ResetPasswordRequest, String)> {
+    fn prepare(&mut self) -> Result<(Uuid, Uuid, types::ResetPasswordRequest)> {
         let missing: Vec<&str> = [
             ("customer_id", self.customer_id.is_none()),
             ("customer_user_id", self.customer_user_id.is_none()),
@@ -356,7 +358,7 @@ impl ResetCustomerUserPassword<'_> {
             self.customer_id,
             self.customer_user_id,
             self.provider_instance_id,
-            self.customer_user.as_ref(),
+            self.customer_user.take(),
         ) else {
             return Err(Error::invalid_input(format!(
                 "missing {}: set each with its method, such as .{}(…)",
@@ -364,25 +366,21 @@ impl ResetCustomerUserPassword<'_> {
                 missing[0]
             )));
         };
-        let tenant = match &self.tenant {
-            Some(t) => {
-                check_tenant(t).map_err(Error::invalid_input)?;
-                t.clone()
-            }
-            None => self.client.inner.tenant.clone(),
-        };
+        if let Some(t) = &self.tenant {
+            check_tenant(t).map_err(Error::invalid_input)?;
+        }
         let body = types::ResetPasswordRequest {
             provider_instance_id,
-            customer_user: user.to_wire()?,
+            customer_user: user.into_wire()?,
         };
-        Ok((customer_id, customer_user_id, body, tenant))
+        Ok((customer_id, customer_user_id, body))
     }
 }
 
 /// Turns the generated client's error, and what the transport saw, into ours.
 fn classify(
     e: cockpit_generated::Error<types::ErrorResponse>,
-    seen: Option<Seen>,
+    seen: Option<Box<Seen>>,
     policy: &crate::RetryPolicy,
 ) -> Error {
     use cockpit_generated::Error as G;
@@ -396,7 +394,7 @@ fn classify(
         }
         G::UnexpectedResponse(_) | G::InvalidResponsePayload(..) | G::ResponseBodyError(_) => {
             match seen {
-                Some(seen) => from_answer(seen, policy),
+                Some(seen) => from_answer(*seen, policy),
                 None => Error::new(ErrorKind::MalformedResponse)
                     .with_detail("the answer could not be read"),
             }
