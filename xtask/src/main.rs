@@ -69,7 +69,17 @@ fn test() -> Result<()> {
         &[],
     )?;
     let deny = cargo_deny(&root)?;
-    run(&deny, &["check", "--hide-inclusion-graph", "licenses", "bans", "sources"], &[])?;
+    run(
+        &deny,
+        &[
+            "check",
+            "--hide-inclusion-graph",
+            "licenses",
+            "bans",
+            "sources",
+        ],
+        &[],
+    )?;
     println!(
         "(advisories are not checked: the advisory database cannot be fetched here; see RELIABILITY.md)"
     );
