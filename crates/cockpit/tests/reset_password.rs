@@ -384,6 +384,22 @@ async fn bad_configuration_fails_the_build_naming_the_setting() {
         ),
         (base().tenant(""), "invalid configuration: tenant is empty"),
         (
+            base().tenant("portal\0.example"),
+            "invalid configuration: tenant \"portal\\0.example\" has a character",
+        ),
+        (
+            base().bearer_token(SecretString::from("")),
+            "invalid configuration: bearer token is empty or has a character",
+        ),
+        (
+            base().bearer_token(SecretString::from("tok\r\nX-Evil: 1")),
+            "invalid configuration: bearer token is empty or has a character",
+        ),
+        (
+            base().bearer_token(SecretString::from("tökén")),
+            "invalid configuration: bearer token is empty or has a character",
+        ),
+        (
             base().tenant("portál.example"),
             "invalid configuration: tenant \"portál.example\" has a character",
         ),

@@ -159,3 +159,102 @@ async fn a_failing_call_leaks_no_token_in_errors_or_trace_logs() {
         );
     }
 }
+
+/// Every error path, under one TRACE-level subscriber, with a distinctive token from a
+/// client-credentials provider and a distinctive client secret: neither appears in any
+/// error's `Display` or `Debug`, nor in the logs.
+#[tokio::test(flavor = "current_thread")]
+async fn no_error_path_leaks_the_token_or_the_client_secret() {
+    use cockpit::ClientCredentials;
+    use serde_json::json;
+    use wiremock::matchers::path;
+
+    const ISSUED: &str = "issued-SECRET-0b5e55ed";
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let tokens = MockServer::start().await;
+    Mock::given(path("/good"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "expires_in": 3599, "access_token": ISSUED
+        })))
+        .mount(&tokens)
+        .await;
+    Mock::given(path("/refused"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_client", "error_description": "bad secret"
+        })))
+        .mount(&tokens)
+        .await;
+
+    let answers = [
+        ResponseTemplate::new(400).set_body_json(json!({"statusCode": 400, "type": "Bad"})),
+        ResponseTemplate::new(401),
+        ResponseTemplate::new(403),
+        ResponseTemplate::new(404).set_body_string("<html>nope</html>"),
+        ResponseTemplate::new(500).set_body_string("{broken"),
+        ResponseTemplate::new(502),
+        ResponseTemplate::new(503).insert_header("retry-after", "0"),
+        ResponseTemplate::new(307).insert_header("location", "http://127.0.0.2:9/elsewhere"),
+        ResponseTemplate::new(200).set_delay(Duration::from_secs(3)),
+    ];
+    let mut texts = Vec::new();
+    for answer in answers {
+        let api = MockServer::start().await;
+        Mock::given(any()).respond_with(answer).mount(&api).await;
+        for token_path in ["/good", "/refused"] {
+            let client = Client::builder()
+                .base_url(api.uri())
+                .tenant(TENANT)
+                .token_provider(
+                    ClientCredentials::new("app", SecretString::from(CLIENT_SECRET))
+                        .token_url(format!("{}{token_path}", tokens.uri())),
+                )
+                .timeout(Duration::from_millis(200))
+                .retry_policy(RetryPolicy::default().backoff(Duration::ZERO, Duration::ZERO))
+                .build()
+                .unwrap();
+            let err = reset(&client).await.unwrap_err();
+            texts.push(err.to_string());
+            texts.push(format!("{err:?}"));
+            texts.push(format!("{client:?}"));
+            let mut source = std::error::Error::source(&err);
+            while let Some(s) = source {
+                texts.push(s.to_string());
+                source = s.source();
+            }
+        }
+        // The issued token did go over the wire to the API.
+        let received = api.received_requests().await.unwrap();
+        assert!(
+            received
+                .iter()
+                .any(|r| r.headers["authorization"] == format!("Bearer {ISSUED}").as_str())
+        );
+    }
+    // A refused connection too.
+    let client = Client::builder()
+        .base_url(refused_address().await)
+        .tenant(TENANT)
+        .bearer_token(SecretString::from(TOKEN))
+        .build()
+        .unwrap();
+    let err = reset(&client).await.unwrap_err();
+    texts.push(err.to_string());
+    texts.push(format!("{err:?}"));
+
+    texts.push(String::from_utf8(captured.0.lock().unwrap().clone()).unwrap());
+    assert!(texts.len() > 50);
+    for text in &texts {
+        for secret in [ISSUED, CLIENT_SECRET, TOKEN] {
+            assert!(!text.contains(secret), "{secret} leaked:\n{text}");
+        }
+    }
+}
