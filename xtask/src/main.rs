@@ -17,7 +17,8 @@ jobs:
   codegen           regenerate crates/generated from openapi/cloudcockpit.yaml
   codegen --check   write nothing; fail with a diff when the generated client is stale
   bench-build       time cold builds of a tiny app using cockpit and one using only reqwest
-  test              run every check: fmt, clippy, tests (contract tests too), spec lint, cargo deny, codegen --check, docs";
+  test              run every check: fmt, clippy, tests (contract tests too), spec lint, cargo deny,
+                    codegen --check, the main job, docs";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -84,6 +85,25 @@ fn test() -> Result<()> {
         "(advisories are not checked: the advisory database cannot be fetched here; see RELIABILITY.md)"
     );
     codegen::run(true)?;
+    // The README's main job, end to end against the embedded mock (never a configured API).
+    println!("$ cargo run -p cockpit-mock --example reset_password");
+    let status = Command::new("cargo")
+        .args([
+            "run",
+            "--quiet",
+            "--locked",
+            "-p",
+            "cockpit-mock",
+            "--example",
+            "reset_password",
+        ])
+        .env_remove("COCKPIT_BASE_URL")
+        .current_dir(&root)
+        .status()
+        .context("starting cargo")?;
+    if !status.success() {
+        bail!("the main job failed ({status})");
+    }
     run(
         "cargo",
         &["doc", "--workspace", "--no-deps", "--locked"],
