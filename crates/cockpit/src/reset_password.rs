@@ -131,10 +131,13 @@ impl Client {
     /// customers that belong to a Microsoft tenant/provider.
     ///
     /// ```no_run
-    /// # async fn run(client: cockpit::Client) -> cockpit::Result<()> {
-    /// use cockpit::CustomerUser;
-    /// use uuid::Uuid;
+    /// # async fn run() -> cockpit::Result<()> {
+    /// use cockpit::{Client, CustomerUser, SecretString, Uuid};
     ///
+    /// let client = Client::builder()
+    ///     .tenant("portal.cloudcockpit.com")
+    ///     .bearer_token(SecretString::from(std::env::var("COCKPIT_TOKEN").unwrap_or_default()))
+    ///     .build()?;
     /// let done = client
     ///     .reset_customer_user_password()
     ///     .customer_id(Uuid::parse_str("3f1c9a52-8a7e-4d7c-9a55-0c1e2b3d4f50").unwrap())
