@@ -35,7 +35,8 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// No retries: every call is sent once.
+    /// No retries: every call is sent once. (A 401 with a token provider that can refresh
+    /// is still replayed once with a new token: the refused request was not processed.)
     pub fn none() -> Self {
         RetryPolicy {
             max_attempts: 1,
