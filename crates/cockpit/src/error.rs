@@ -142,6 +142,7 @@ pub struct OAuthError {
 /// and description, and the correlation id; it never contains a token or a secret.
 #[derive(thiserror::Error)]
 #[error(transparent)]
+#[non_exhaustive]
 pub struct Error {
     inner: Box<Inner>,
 }
