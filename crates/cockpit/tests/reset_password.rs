@@ -268,15 +268,7 @@ async fn invalid_input_is_refused_before_anything_is_sent() {
         display_name: Some("x".repeat(51)),
         ..user()
     };
-    let err = client
-        .reset_customer_user_password()
-        .customer_id(uuid(CUSTOMER))
-        .customer_user_id(uuid(USER))
-        .provider_instance_id(uuid(PROVIDER_INSTANCE))
-        .customer_user(long)
-        .send()
-        .await
-        .unwrap_err();
+    let err = reset_as(&client, long).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(err.correlation_id().is_some());
     assert_eq!(err.attempts(), 0);
@@ -307,15 +299,7 @@ async fn invalid_input_is_refused_before_anything_is_sent() {
             },
         ),
     ] {
-        let err = client
-            .reset_customer_user_password()
-            .customer_id(uuid(CUSTOMER))
-            .customer_user_id(uuid(USER))
-            .provider_instance_id(uuid(PROVIDER_INSTANCE))
-            .customer_user(user)
-            .send()
-            .await
-            .unwrap_err();
+        let err = reset_as(&client, user).await.unwrap_err();
         assert!(err.to_string().contains(field), "{err}");
     }
 
@@ -325,15 +309,7 @@ async fn invalid_input_is_refused_before_anything_is_sent() {
         email: Some("e".repeat(48)),
         ..user()
     };
-    client
-        .reset_customer_user_password()
-        .customer_id(uuid(CUSTOMER))
-        .customer_user_id(uuid(USER))
-        .provider_instance_id(uuid(PROVIDER_INSTANCE))
-        .customer_user(at_limit)
-        .send()
-        .await
-        .unwrap();
+    reset_as(&client, at_limit).await.unwrap();
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 
     let err = client

@@ -48,12 +48,20 @@ pub fn client(base: &str) -> Client {
 
 /// A complete reset-password call on `client`.
 pub async fn reset(client: &Client) -> cockpit::Result<cockpit::Response<()>> {
+    reset_as(client, user()).await
+}
+
+/// A reset-password call for the test ids with the given user.
+pub async fn reset_as(
+    client: &Client,
+    user: CustomerUser,
+) -> cockpit::Result<cockpit::Response<()>> {
     client
         .reset_customer_user_password()
         .customer_id(uuid(CUSTOMER))
         .customer_user_id(uuid(USER))
         .provider_instance_id(uuid(PROVIDER_INSTANCE))
-        .customer_user(user())
+        .customer_user(user)
         .send()
         .await
 }
