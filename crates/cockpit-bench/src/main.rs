@@ -51,13 +51,16 @@ fn main() -> Result<()> {
     let mut calls = 20_000usize;
     let mut rounds = 5usize;
     let mut only: Option<String> = None;
+    let mut mode: Option<usize> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--calls" => calls = it.next().context("--calls N")?.parse()?,
             "--rounds" => rounds = it.next().context("--rounds R")?.parse()?,
-            // Runs only the variants whose name contains this text (for profiling one).
+            // Runs only the variants whose names contain one of these comma-separated texts.
             "--only" => only = Some(it.next().context("--only TEXT")?.clone()),
+            // Runs only one mode: 1 (sequential) or 64 (in flight).
+            "--in-flight" => mode = Some(it.next().context("--in-flight 1|64")?.parse()?),
             other => {
                 bail!("unknown argument {other}; usage: cockpit-bench [--calls N] [--rounds R]")
             }
@@ -66,7 +69,7 @@ fn main() -> Result<()> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
-        .block_on(bench(calls, rounds, only))
+        .block_on(bench(calls, rounds, only, mode))
 }
 
 /// The server: 200 with no body, as fast as hyper answers, until stdin closes.
@@ -288,7 +291,12 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-async fn bench(calls: usize, rounds: usize, only: Option<String>) -> Result<()> {
+async fn bench(
+    calls: usize,
+    rounds: usize,
+    only: Option<String>,
+    mode: Option<usize>,
+) -> Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut server = tokio::process::Command::new(std::env::current_exe()?)
         .arg("serve")
@@ -370,7 +378,10 @@ async fn bench(calls: usize, rounds: usize, only: Option<String>) -> Result<()> 
 
     let variants: Vec<Variant> = variants
         .into_iter()
-        .filter(|v| only.as_deref().is_none_or(|o| v.name().contains(o)))
+        .filter(|v| {
+            only.as_deref()
+                .is_none_or(|o| o.split(',').any(|o| v.name().contains(o)))
+        })
         .collect();
     if variants.is_empty() {
         bail!("--only matches no variant");
@@ -382,7 +393,11 @@ async fn bench(calls: usize, rounds: usize, only: Option<String>) -> Result<()> 
     for v in &variants {
         measure(v, 2_000, IN_FLIGHT).await?; // warm the pools and the allocator
     }
-    for (label, in_flight) in [("sequential", 1usize), ("64 in flight", IN_FLIGHT)] {
+    let modes = [("sequential", 1usize), ("64 in flight", IN_FLIGHT)];
+    for (label, in_flight) in modes
+        .into_iter()
+        .filter(|(_, n)| mode.is_none_or(|m| m == *n))
+    {
         let mut all: Vec<Vec<Figures>> = variants.iter().map(|_| Vec::new()).collect();
         for _ in 0..rounds {
             for (i, v) in variants.iter().enumerate() {
