@@ -9,7 +9,6 @@ use crate::{
     auth::{StaticToken, TokenCache, TokenProvider},
     error::{Error, Result},
     retry::RetryPolicy,
-    transport::Capture,
 };
 
 /// The API's documented server.
@@ -44,8 +43,6 @@ pub(crate) struct ClientInner {
     pub(crate) base_url: String,
     pub(crate) tenant: String,
     pub(crate) http: reqwest::Client,
-    /// The generated client, sending through a [`Capture`] over `http`.
-    pub(crate) raw: cockpit_generated::Client,
     pub(crate) tokens: TokenCache,
     pub(crate) retry: RetryPolicy,
 }
@@ -191,18 +188,11 @@ impl ClientBuilder {
                 self.timeout.unwrap_or(DEFAULT_TIMEOUT),
             )?,
         };
-        let base_url = url.as_str().trim_end_matches('/').to_string();
-        let raw = cockpit_generated::Client::new_with_client(
-            &base_url,
-            http.clone(),
-            Some(Arc::new(Capture::new(http.clone()))),
-        );
         Ok(Client {
             inner: Arc::new(ClientInner {
-                base_url,
+                base_url: url.as_str().trim_end_matches('/').to_string(),
                 tenant,
                 http,
-                raw,
                 tokens: TokenCache::new(provider),
                 retry: self.retry.unwrap_or_default(),
             }),

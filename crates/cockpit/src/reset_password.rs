@@ -289,19 +289,22 @@ impl ResetCustomerUserPassword<'_> {
                     .with_attempts(attempts)
             })?;
             attempts += 1;
-            let (outcome, seen) = Capture::scope(|| {
-                inner
-                    .raw
-                    .reset_customer_user_password()
-                    .customer_id(customer_id)
-                    .customer_user_id(customer_user_id)
-                    .authorization(bearer.header.expose_secret())
-                    .x_tenant(tenant)
-                    .x_correlation_id(correlation_id)
-                    .body(body.clone())
-                    .send()
-            })
-            .await;
+            let capture = Capture::new(inner.http.clone());
+            let raw = cockpit_generated::Client::new_with_client(
+                &inner.base_url,
+                inner.http.clone(),
+                Some(capture.clone()),
+            );
+            let outcome = raw
+                .reset_customer_user_password()
+                .customer_id(customer_id)
+                .customer_user_id(customer_user_id)
+                .authorization(bearer.header.expose_secret())
+                .x_tenant(tenant)
+                .x_correlation_id(correlation_id)
+                .body(body.clone())
+                .send()
+                .await;
             let err = match outcome {
                 Ok(value) => {
                     return Ok(Response {
@@ -311,7 +314,7 @@ impl ResetCustomerUserPassword<'_> {
                         attempts,
                     });
                 }
-                Err(e) => classify(e, seen, policy)
+                Err(e) => classify(e, capture.take(), policy)
                     .with_correlation_id(correlation_id)
                     .with_attempts(attempts),
             };

@@ -3,11 +3,11 @@
 //! what the caller's error needs (status, headers, the body) where progenitor's error would
 //! lose it.
 //!
-//! One transport serves every call of a client. What a call's answer was is kept in a
-//! task-local slot that [`Capture::scope`] opens around that call, so that concurrent calls
-//! never see each other's answers and nothing is allocated per call for it.
+//! Each attempt has a transport of its own, so that what its answer was cannot be mixed up
+//! with a concurrent call's. (A task-local slot shared by one transport was tried: it cost
+//! the facade some 10% of CPU at 64 calls in flight, measured with cockpit-bench.)
 
-use std::cell::RefCell;
+use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
 use cockpit_generated::{Transport, TransportFuture};
@@ -32,38 +32,24 @@ pub(crate) struct Seen {
     pub(crate) broke: bool,
 }
 
-tokio::task_local! {
-    // Boxed: the slot is swapped in and out of thread-local storage on every poll.
-    static SEEN: RefCell<Option<Box<Seen>>>;
-}
-
-/// The transport of a client.
+/// The transport of one attempt.
 #[derive(Debug)]
 pub(crate) struct Capture {
     http: reqwest::Client,
+    seen: Mutex<Option<Box<Seen>>>,
 }
 
 impl Capture {
-    pub(crate) fn new(http: reqwest::Client) -> Self {
-        Capture { http }
+    pub(crate) fn new(http: reqwest::Client) -> Arc<Self> {
+        Arc::new(Capture {
+            http,
+            seen: Mutex::new(None),
+        })
     }
 
-    /// Runs one attempt with a slot for its answer, and returns both.
-    ///
-    /// It takes a function that makes the attempt's future, not the future itself: the
-    /// generated `send()` future is several kilobytes, and made here it is built in place
-    /// instead of being copied into each enclosing future (measured: 20k instructions a
-    /// call of `memcpy` when it was passed by value).
-    pub(crate) async fn scope<F, Fut>(attempt: F) -> (Fut::Output, Option<Box<Seen>>)
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future,
-    {
-        SEEN.scope(RefCell::new(None), async move {
-            let output = attempt().await;
-            (output, SEEN.with(|slot| slot.borrow_mut().take()))
-        })
-        .await
+    /// What the attempt's answer was, where it was not a plain success.
+    pub(crate) fn take(&self) -> Option<Box<Seen>> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     async fn exchange(&self, request: reqwest::Request) -> reqwest::Result<reqwest::Response> {
@@ -85,15 +71,13 @@ impl Capture {
             Ok((body, truncated)) => (body.clone(), *truncated, false),
             Err(_) => (Bytes::new(), false, true),
         };
-        let _ = SEEN.try_with(|slot| {
-            *slot.borrow_mut() = Some(Box::new(Seen {
-                status,
-                headers: headers.clone(),
-                body: body.clone(),
-                truncated,
-                broke,
-            }));
-        });
+        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(Seen {
+            status,
+            headers: headers.clone(),
+            body: body.clone(),
+            truncated,
+            broke,
+        }));
         read?;
         // Hand the generated code an answer whose body is already in memory.
         let mut rebuilt = http::Response::new(body);

@@ -108,28 +108,33 @@ async fn the_token_request_is_the_documented_form() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_token_request_serves_100_concurrent_calls() {
-    // The delay keeps the first fetch in flight while the other 99 calls arrive.
-    let tokens = token_endpoint(3599, Duration::from_millis(200)).await;
-    let api = api_answering(200).await;
-    let client = api_client(&api, credentials(&tokens));
-    // Spawn all hundred before waiting for any, so that they run at once.
-    let calls: Vec<_> = (0..100)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move { reset(&client).await })
-        })
-        .collect();
-    for call in calls {
-        call.await.unwrap().unwrap();
-    }
-    assert_eq!(tokens.received_requests().await.unwrap().len(), 1);
-    let received = api.received_requests().await.unwrap();
-    assert_eq!(received.len(), 100);
-    let first = bearer(&received[0]);
-    assert!(
-        received.iter().all(|r| bearer(r) == first),
-        "every call carried the one token"
-    );
+    // Unconstrained by tokio's cooperative budget: awaiting a hundred finished tasks can use
+    // it up, and a wiremock server dropped then blocks on a nested executor that would spin.
+    tokio::task::unconstrained(async {
+        // The delay keeps the first fetch in flight while the other 99 calls arrive.
+        let tokens = token_endpoint(3599, Duration::from_millis(200)).await;
+        let api = api_answering(200).await;
+        let client = api_client(&api, credentials(&tokens));
+        // Spawn all hundred before waiting for any, so that they run at once.
+        let calls: Vec<_> = (0..100)
+            .map(|_| {
+                let client = client.clone();
+                tokio::spawn(async move { reset(&client).await })
+            })
+            .collect();
+        for call in calls {
+            call.await.unwrap().unwrap();
+        }
+        assert_eq!(tokens.received_requests().await.unwrap().len(), 1);
+        let received = api.received_requests().await.unwrap();
+        assert_eq!(received.len(), 100);
+        let first = bearer(&received[0]);
+        assert!(
+            received.iter().all(|r| bearer(r) == first),
+            "every call carried the one token"
+        );
+    })
+    .await;
 }
 
 #[tokio::test]
