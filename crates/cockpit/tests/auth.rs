@@ -286,3 +286,27 @@ async fn a_plain_http_token_url_off_loopback_is_refused_before_sending() {
     );
     assert!(api.received_requests().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_token_that_a_header_cannot_carry_is_refused_before_the_api_call() {
+    let tokens = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "expires_in": 3599, "access_token": "tok\r\nX-Injected: 1"
+        })))
+        .mount(&tokens)
+        .await;
+    let api = api_answering(200).await;
+    let err = reset(&api_client(&api, credentials(&tokens)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Authentication);
+    assert!(
+        err.to_string().starts_with(
+            "authentication failed: the access token is empty or has characters that an HTTP header cannot carry"
+        ),
+        "{err}"
+    );
+    assert!(err.is_before_sending());
+    assert!(api.received_requests().await.unwrap().is_empty());
+}

@@ -272,6 +272,7 @@ async fn invalid_input_is_refused_before_anything_is_sent() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(err.correlation_id().is_some());
     assert_eq!(err.attempts(), 0);
+    assert!(err.is_before_sending());
     assert!(err.to_string().starts_with(
         "invalid input: customerUser.displayName is 51 characters long; the API allows at most 50"
     ));
