@@ -46,12 +46,14 @@ fn ids() -> (uuid::Uuid, uuid::Uuid, uuid::Uuid) {
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("serve") {
+        pin_to_cpu(1);
         return serve();
     }
     let mut calls = 20_000usize;
     let mut rounds = 5usize;
     let mut only: Option<String> = None;
     let mut mode: Option<usize> = None;
+    let mut threads = 1usize;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -61,15 +63,42 @@ fn main() -> Result<()> {
             "--only" => only = Some(it.next().context("--only TEXT")?.clone()),
             // Runs only one mode: 1 (sequential) or 64 (in flight).
             "--in-flight" => mode = Some(it.next().context("--in-flight 1|64")?.parse()?),
+            // The client's tokio worker threads; 1 (the default) runs it on a current-thread
+            // runtime, so that the client and the server's one worker each have a core.
+            "--threads" => threads = it.next().context("--threads N")?.parse()?,
             other => {
-                bail!("unknown argument {other}; usage: cockpit-bench [--calls N] [--rounds R]")
+                bail!(
+                    "unknown argument {other}; usage: cockpit-bench [--calls N] [--rounds R] \
+                     [--only TEXT,..] [--in-flight 1|64] [--threads N]"
+                )
             }
         }
     }
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(bench(calls, rounds, only, mode))
+    if threads <= 1 {
+        pin_to_cpu(0);
+    }
+    let runtime = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()?
+    };
+    runtime.block_on(bench(calls, rounds, only, mode, threads))
+}
+
+/// Keeps this thread, and the threads it starts from now on, on one CPU, when there are at
+/// least two: the client on CPU 0 and the server on CPU 1 do not take turns on a core, which
+/// is most of the run-to-run spread. A failure only costs that stability, so it is ignored.
+fn pin_to_cpu(cpu: usize) {
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2 {
+        let mut set = rustix::thread::CpuSet::new();
+        set.set(cpu);
+        let _ = rustix::thread::sched_setaffinity(None, &set);
+    }
 }
 
 /// The server: 200 with no body, as fast as hyper answers, until stdin closes.
@@ -77,8 +106,7 @@ fn serve() -> Result<()> {
     use http_body_util::{BodyExt, Empty};
     use hyper::{Request, Response, body::Incoming, service::service_fn};
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async {
@@ -213,17 +241,10 @@ impl Variant {
     }
 }
 
-/// Process CPU time (user + system) from /proc/self/stat, in clock ticks of 10 ms.
+/// Process CPU time (user + system, every thread), from the kernel's process CPU clock.
 fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // Fields 14 and 15 of the file (utime, stime) are 12 and 13 after the command name.
-    let ticks: u64 = [11, 12]
-        .iter()
-        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
-        .sum();
-    Duration::from_millis(ticks * 10)
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
 /// A line of /proc/self/status, in KiB.
@@ -296,6 +317,7 @@ async fn bench(
     rounds: usize,
     only: Option<String>,
     mode: Option<usize>,
+    threads: usize,
 ) -> Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut server = tokio::process::Command::new(std::env::current_exe()?)
@@ -387,8 +409,13 @@ async fn bench(
         bail!("--only matches no variant");
     }
     println!(
-        "cockpit-bench: {calls} calls a run, {rounds} rounds, medians; {} cores",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        "cockpit-bench: {calls} calls a run, {rounds} rounds, medians; {} cores; client on {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if threads <= 1 {
+            "a current-thread runtime".to_string()
+        } else {
+            format!("{threads} worker threads")
+        }
     );
     for v in &variants {
         measure(v, 2_000, IN_FLIGHT).await?; // warm the pools and the allocator

@@ -1,7 +1,7 @@
 //! `PATCH /v1/Customers/{customerId}/users/{customerUserId}/reset-password`: resets a
 //! customer user's password.
 
-use std::{fmt, time::Instant};
+use std::{fmt, sync::Arc, time::Instant};
 
 use cockpit_generated::types;
 use reqwest::StatusCode;
@@ -283,18 +283,20 @@ impl ResetCustomerUserPassword<'_> {
         let policy = &inner.retry;
         let mut attempts = 0;
         let mut replayed_401 = false;
+        // One generated client and one transport for the call; each attempt takes what its
+        // answer was from the transport before the next one starts.
+        let capture = Arc::new(Capture::default());
+        let raw = cockpit_generated::Client::new_with_client(
+            &inner.base_url,
+            inner.http.clone(),
+            Some(capture.clone()),
+        );
         loop {
             let bearer = inner.tokens.get(&inner.http).await.map_err(|e| {
                 e.with_correlation_id(correlation_id)
                     .with_attempts(attempts)
             })?;
             attempts += 1;
-            let capture = Capture::new(inner.http.clone());
-            let raw = cockpit_generated::Client::new_with_client(
-                &inner.base_url,
-                inner.http.clone(),
-                Some(capture.clone()),
-            );
             let outcome = raw
                 .reset_customer_user_password()
                 .customer_id(customer_id)

@@ -24,20 +24,43 @@ use std::{future::Future, pin::Pin, sync::Arc};
 pub use generated_sdk::*;
 use progenitor_client::{ClientHooks, OperationInfo};
 
-/// A boxed future that a [`Transport`] returns.
+/// A boxed future that a [`Transport`] returns when it needs time with a response.
 pub type TransportFuture<'a> =
     Pin<Box<dyn Future<Output = reqwest::Result<reqwest::Response>> + Send + 'a>>;
 
-/// Sends a finished request and returns the response, in place of the client's own
-/// `reqwest::Client::execute`. The `cockpit` facade uses it to read response bodies with a
-/// size cap and to keep the status and headers of every answer.
-pub trait Transport: Send + Sync + std::fmt::Debug {
-    /// Sends `request`.
-    fn execute(&self, request: reqwest::Request) -> TransportFuture<'_>;
+/// What a [`Transport`] makes of a response.
+pub enum Received<'a> {
+    /// Decode this response now: the path that costs nothing.
+    Ready(reqwest::Response),
+    /// Decode the response that this future gives (for example, after the transport has
+    /// read the body with a size cap).
+    Later(TransportFuture<'a>),
 }
 
-/// The client's inner value: a transport to send requests through, or `None` for the
-/// client's `reqwest::Client` as it is.
+impl std::fmt::Debug for Received<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Received::Ready(response) => f.debug_tuple("Ready").field(response).finish(),
+            Received::Later(_) => f.write_str("Later(..)"),
+        }
+    }
+}
+
+/// Sees each request just before the client's `reqwest::Client` sends it, and each
+/// response before the generated code decodes it. The `cockpit` facade uses it to read
+/// response bodies with a size cap and to keep the status and headers of every answer
+/// that is not a plain success.
+pub trait Transport: Send + Sync + std::fmt::Debug {
+    /// Looks at a request that is about to be sent, with its headers final. Does nothing
+    /// unless overridden.
+    fn on_request(&self, _request: &reqwest::Request) {}
+
+    /// Takes the response to `request` and gives back the one to decode.
+    fn on_response(&self, response: reqwest::Response) -> Received<'_>;
+}
+
+/// The client's inner value: a transport that sees each exchange, or `None` for the
+/// client's `reqwest::Client` alone.
 pub type Hooks = Option<Arc<dyn Transport>>;
 
 impl ClientHooks<Hooks> for Client {
@@ -58,14 +81,22 @@ impl ClientHooks<Hooks> for Client {
         Ok(())
     }
 
+    /// Sends with the client's `reqwest::Client`, and hands the response to the transport.
+    /// The send itself is not boxed, so a transport that answers [`Received::Ready`] adds
+    /// no allocation to a call.
     async fn exec(
         &self,
         request: reqwest::Request,
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        match &self.inner {
-            Some(transport) => transport.execute(request).await,
-            None => self.client.execute(request).await,
+        let Some(transport) = &self.inner else {
+            return self.client.execute(request).await;
+        };
+        transport.on_request(&request);
+        let response = self.client.execute(request).await?;
+        match transport.on_response(response) {
+            Received::Ready(response) => Ok(response),
+            Received::Later(later) => later.await,
         }
     }
 }

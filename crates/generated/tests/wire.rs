@@ -191,18 +191,22 @@ async fn documented_bodiless_errors_keep_their_status() {
 }
 
 /// A transport that records whether the Authorization header reached it marked sensitive,
-/// and then sends the request as the client would.
-#[derive(Debug)]
+/// and the status of the response it was handed.
+#[derive(Debug, Default)]
 struct Recording {
-    http: reqwest::Client,
     sensitive: std::sync::Mutex<Option<bool>>,
+    status: std::sync::Mutex<Option<u16>>,
 }
 
 impl cockpit_generated::Transport for Recording {
-    fn execute(&self, request: reqwest::Request) -> cockpit_generated::TransportFuture<'_> {
+    fn on_request(&self, request: &reqwest::Request) {
         let auth = request.headers().get(reqwest::header::AUTHORIZATION);
         *self.sensitive.lock().unwrap() = auth.map(|v| v.is_sensitive());
-        Box::pin(self.http.execute(request))
+    }
+
+    fn on_response(&self, response: reqwest::Response) -> cockpit_generated::Received<'_> {
+        *self.status.lock().unwrap() = Some(response.status().as_u16());
+        cockpit_generated::Received::Ready(response)
     }
 }
 
@@ -211,10 +215,7 @@ async fn requests_reach_the_transport_with_the_token_marked_sensitive() {
     let server = server_answering(ResponseTemplate::new(200)).await;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
-    let recording = std::sync::Arc::new(Recording {
-        http: http.clone(),
-        sensitive: Default::default(),
-    });
+    let recording = std::sync::Arc::new(Recording::default());
     let client = Client::new_with_client(&server.uri(), http, Some(recording.clone()));
     client
         .reset_customer_user_password()
@@ -227,5 +228,6 @@ async fn requests_reach_the_transport_with_the_token_marked_sensitive() {
         .await
         .unwrap();
     assert_eq!(*recording.sensitive.lock().unwrap(), Some(true));
+    assert_eq!(*recording.status.lock().unwrap(), Some(200));
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
