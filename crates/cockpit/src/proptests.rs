@@ -88,6 +88,7 @@ proptest! {
     fn user_fields_of_any_length_are_checked_without_panic(name in ".{0,80}", email in ".{0,80}") {
         let user = CustomerUser { display_name: Some(name.clone()), email: Some(email.clone()), ..Default::default() };
         let ok = name.chars().count() <= 50 && email.chars().count() <= 48;
-        prop_assert_eq!(user.into_wire().is_ok(), ok);
+        prop_assert_eq!(user.check().is_ok(), ok);
+        prop_assert_eq!(user.to_wire().is_ok(), ok);
     }
 }

@@ -1,7 +1,7 @@
 //! `PATCH /v1/Customers/{customerId}/users/{customerUserId}/reset-password`: resets a
 //! customer user's password.
 
-use std::{fmt, sync::Arc, time::Instant};
+use std::{fmt, future::Future, sync::Arc, time::Instant};
 
 use cockpit_generated::types;
 use reqwest::StatusCode;
@@ -76,37 +76,45 @@ fn check_len(field: &str, value: &Option<String>, max: usize) -> Result<()> {
     }
 }
 
-/// Converts into the generated type, whose constructors check the same limits again.
-fn convert<T>(field: &str, value: Option<String>) -> Result<Option<T>>
+/// Converts into a generated type, whose constructor checks the same limits again.
+fn convert<T>(field: &str, value: &Option<String>) -> Result<Option<T>>
 where
-    T: TryFrom<String>,
-    T::Error: fmt::Display,
+    T: std::str::FromStr,
+    T::Err: fmt::Display,
 {
     value
+        .as_deref()
         .map(|v| {
-            T::try_from(v).map_err(|e| Error::invalid_input(format!("customerUser.{field}: {e}")))
+            v.parse::<T>()
+                .map_err(|e| Error::invalid_input(format!("customerUser.{field}: {e}")))
         })
         .transpose()
 }
 
 impl CustomerUser {
-    pub(crate) fn into_wire(self) -> Result<types::CustomerUser> {
+    /// Checks the documented limits, before anything is built or sent.
+    pub(crate) fn check(&self) -> Result<()> {
         check_len("displayName", &self.display_name, 50)?;
         check_len("email", &self.email, 48)?;
         check_len("firstName", &self.first_name, 50)?;
-        check_len("lastName", &self.last_name, 50)?;
+        check_len("lastName", &self.last_name, 50)
+    }
+
+    /// The body's `customerUser`, built afresh for each attempt: the generated client takes
+    /// its body by value, and building it from here costs no more than copying one kept.
+    pub(crate) fn to_wire(&self) -> Result<types::CustomerUser> {
         Ok(types::CustomerUser {
             id: self.id,
-            display_name: convert("displayName", self.display_name)?,
-            email: convert("email", self.email)?,
-            first_name: convert("firstName", self.first_name)?,
-            last_name: convert("lastName", self.last_name)?,
-            location: self.location,
+            display_name: convert("displayName", &self.display_name)?,
+            email: convert("email", &self.email)?,
+            first_name: convert("firstName", &self.first_name)?,
+            last_name: convert("lastName", &self.last_name)?,
+            location: self.location.clone(),
             temporary_password: self
                 .temporary_password
                 .as_ref()
                 .map(|p| p.expose_secret().to_string()),
-            domain: self.domain,
+            domain: self.domain.clone(),
         })
     }
 }
@@ -193,7 +201,7 @@ impl fmt::Debug for ResetCustomerUserPassword<'_> {
     }
 }
 
-impl ResetCustomerUserPassword<'_> {
+impl<'a> ResetCustomerUserPassword<'a> {
     /// `customerId`: the customer. Required.
     pub fn customer_id(mut self, id: Uuid) -> Self {
         self.customer_id = Some(id);
@@ -237,7 +245,9 @@ impl ResetCustomerUserPassword<'_> {
     /// [`ErrorKind::InvalidInput`] before anything is sent when a required value is
     /// missing or breaks a documented limit; otherwise the API's or the transport's error.
     /// Every error carries the call's correlation id.
-    pub async fn send(self) -> Result<Response<()>> {
+    pub fn send(self) -> impl Future<Output = Result<Response<()>>> + Send + 'a {
+        // Not an `async fn`: the returned future is the instrumented `run` itself, with no
+        // layer around it that would keep a second copy of the call's values.
         let correlation_id = self.correlation_id.unwrap_or_else(Uuid::new_v4);
         let span = tracing::info_span!(
             "cockpit.request",
@@ -250,32 +260,33 @@ impl ResetCustomerUserPassword<'_> {
             duration_ms = Empty,
             error.kind = Empty,
         );
-        async move {
-            let started = Instant::now();
-            let result = self.run(correlation_id, started).await;
-            let span = tracing::Span::current();
-            span.record("duration_ms", started.elapsed().as_millis() as u64);
-            match &result {
-                Ok(done) => {
-                    span.record("http.response.status_code", done.status.as_u16());
-                    span.record("attempts", done.attempts);
-                }
-                Err(e) => {
-                    if let Some(status) = e.status() {
-                        span.record("http.response.status_code", status.as_u16());
-                    }
-                    span.record("attempts", e.attempts());
-                    span.record("error.kind", tracing::field::display(e.kind()));
-                }
-            }
-            result
-        }
-        .instrument(span)
-        .await
+        self.run(correlation_id).instrument(span)
     }
 
-    async fn run(mut self, correlation_id: Uuid, started: Instant) -> Result<Response<()>> {
-        let (customer_id, customer_user_id, body) = self
+    /// The call, inside its span; records how it ended on the span.
+    async fn run(self, correlation_id: Uuid) -> Result<Response<()>> {
+        let started = Instant::now();
+        let result = self.attempts(correlation_id, started).await;
+        let span = tracing::Span::current();
+        span.record("duration_ms", started.elapsed().as_millis() as u64);
+        match &result {
+            Ok(done) => {
+                span.record("http.response.status_code", done.status.as_u16());
+                span.record("attempts", done.attempts);
+            }
+            Err(e) => {
+                if let Some(status) = e.status() {
+                    span.record("http.response.status_code", status.as_u16());
+                }
+                span.record("attempts", e.attempts());
+                span.record("error.kind", tracing::field::display(e.kind()));
+            }
+        }
+        result
+    }
+
+    async fn attempts(&self, correlation_id: Uuid, started: Instant) -> Result<Response<()>> {
+        let (customer_id, customer_user_id, provider_instance_id, user) = self
             .prepare()
             .map_err(|e| e.with_correlation_id(correlation_id))?;
         let tenant = self.tenant.as_deref().unwrap_or(&self.client.inner.tenant);
@@ -292,6 +303,12 @@ impl ResetCustomerUserPassword<'_> {
             Some(capture.clone()),
         );
         loop {
+            let body = types::ResetPasswordRequest {
+                provider_instance_id,
+                customer_user: user
+                    .to_wire()
+                    .map_err(|e| e.with_correlation_id(correlation_id))?,
+            };
             let bearer = inner.tokens.get(&inner.http).await.map_err(|e| {
                 e.with_correlation_id(correlation_id)
                     .with_attempts(attempts)
@@ -304,7 +321,7 @@ impl ResetCustomerUserPassword<'_> {
                 .authorization(bearer.header.expose_secret())
                 .x_tenant(tenant)
                 .x_correlation_id(correlation_id)
-                .body(body.clone())
+                .body(body)
                 .send()
                 .await;
             let err = match outcome {
@@ -351,23 +368,23 @@ impl ResetCustomerUserPassword<'_> {
         }
     }
 
-    /// Checks the input and builds the body, before anything is sent.
-    fn prepare(&mut self) -> Result<(Uuid, Uuid, types::ResetPasswordRequest)> {
-        let missing: Vec<&str> = [
-            ("customer_id", self.customer_id.is_none()),
-            ("customer_user_id", self.customer_user_id.is_none()),
-            ("provider_instance_id", self.provider_instance_id.is_none()),
-            ("customer_user", self.customer_user.is_none()),
-        ]
-        .into_iter()
-        .filter_map(|(name, absent)| absent.then_some(name))
-        .collect();
+    /// Checks the input, before anything is sent.
+    fn prepare(&self) -> Result<(Uuid, Uuid, Uuid, &CustomerUser)> {
         let (Some(customer_id), Some(customer_user_id), Some(provider_instance_id), Some(user)) = (
             self.customer_id,
             self.customer_user_id,
             self.provider_instance_id,
-            self.customer_user.take(),
+            self.customer_user.as_ref(),
         ) else {
+            let missing: Vec<&str> = [
+                ("customer_id", self.customer_id.is_none()),
+                ("customer_user_id", self.customer_user_id.is_none()),
+                ("provider_instance_id", self.provider_instance_id.is_none()),
+                ("customer_user", self.customer_user.is_none()),
+            ]
+            .into_iter()
+            .filter_map(|(name, absent)| absent.then_some(name))
+            .collect();
             return Err(Error::invalid_input(format!(
                 "missing {}: set each with its method, such as .{}(…)",
                 missing.join(", "),
@@ -377,11 +394,8 @@ impl ResetCustomerUserPassword<'_> {
         if let Some(t) = &self.tenant {
             check_tenant(t).map_err(Error::invalid_input)?;
         }
-        let body = types::ResetPasswordRequest {
-            provider_instance_id,
-            customer_user: user.into_wire()?,
-        };
-        Ok((customer_id, customer_user_id, body))
+        user.check()?;
+        Ok((customer_id, customer_user_id, provider_instance_id, user))
     }
 }
 
