@@ -74,6 +74,7 @@ fn main() -> Result<()> {
             }
         }
     }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     if threads <= 1 {
         pin_to_cpu(0);
     }
@@ -87,7 +88,7 @@ fn main() -> Result<()> {
             .enable_all()
             .build()?
     };
-    runtime.block_on(bench(calls, rounds, only, mode, threads))
+    runtime.block_on(bench(calls, rounds, only, mode, threads, cores))
 }
 
 /// Keeps this thread, and the threads it starts from now on, on one CPU, when there are at
@@ -325,6 +326,7 @@ async fn bench(
     only: Option<String>,
     mode: Option<usize>,
     threads: usize,
+    cores: usize,
 ) -> Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut server = tokio::process::Command::new(std::env::current_exe()?)
@@ -415,11 +417,13 @@ async fn bench(
     if variants.is_empty() {
         bail!("--only matches no variant");
     }
+    if !matches!(variants[0], Variant::Reqwest { name, .. } if name.contains("baseline")) {
+        println!("(--only left the baseline out: the ratios are to the first row)");
+    }
     println!(
-        "cockpit-bench: {calls} calls a run, {rounds} rounds, medians; {} cores; client on {}",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "cockpit-bench: {calls} calls a run, {rounds} rounds, medians; {cores} cores; client on {}",
         if threads <= 1 {
-            "a current-thread runtime".to_string()
+            "a current-thread runtime on CPU 0, the server on CPU 1".to_string()
         } else {
             format!("{threads} worker threads")
         }
@@ -433,38 +437,41 @@ async fn bench(
         .filter(|(_, n)| mode.is_none_or(|m| m == *n))
     {
         let mut all: Vec<Vec<Figures>> = variants.iter().map(|_| Vec::new()).collect();
-        for _ in 0..rounds {
-            for (i, v) in variants.iter().enumerate() {
-                all[i].push(measure(v, calls, in_flight).await?);
+        for round in 0..rounds {
+            // Each round starts with another variant, so that none always runs first.
+            for k in 0..variants.len() {
+                let i = (round + k) % variants.len();
+                all[i].push(measure(&variants[i], calls, in_flight).await?);
             }
         }
-        let rows: Vec<(f64, f64, f64, f64)> = all
-            .iter()
-            .map(|f| {
-                (
-                    median(f.iter().map(|x| x.calls_per_sec).collect()),
-                    median(f.iter().map(|x| x.cpu_us_per_call).collect()),
-                    median(f.iter().map(|x| x.allocs_per_call).collect()),
-                    median(f.iter().map(|x| x.bytes_per_call).collect()),
-                )
-            })
-            .collect();
+        // Ratios to the baseline are taken within each round, where the variants ran side
+        // by side, and then the median and the range over the rounds are reported.
+        let ratios = |i: usize, f: fn(&Figures) -> f64| -> Vec<f64> {
+            all[i].iter().zip(&all[0]).map(|(x, b)| f(x) / f(b)).collect()
+        };
         println!();
         println!("{label}");
         println!(
-            "| variant | calls/s | vs baseline | CPU µs/call | vs baseline | allocs/call | bytes/call |"
+            "| variant | calls/s | vs baseline | CPU µs/call | vs baseline (range) | allocs/call | bytes/call |"
         );
         println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-        for (v, r) in variants.iter().zip(&rows) {
+        for (i, v) in variants.iter().enumerate() {
+            let f = &all[i];
+            let cpu_ratios = ratios(i, |x| x.cpu_us_per_call);
+            let (lo, hi) = cpu_ratios
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(lo, hi), &r| (lo.min(r), hi.max(r)));
             println!(
-                "| {} | {:.0} | {:.3} | {:.1} | {:.3} | {:.1} | {:.0} |",
+                "| {} | {:.0} | {:.3} | {:.1} | {:.3} ({:.3}–{:.3}) | {:.1} | {:.0} |",
                 v.name(),
-                r.0,
-                r.0 / rows[0].0,
-                r.1,
-                r.1 / rows[0].1,
-                r.2,
-                r.3
+                median(f.iter().map(|x| x.calls_per_sec).collect()),
+                median(ratios(i, |x| x.calls_per_sec)),
+                median(f.iter().map(|x| x.cpu_us_per_call).collect()),
+                median(cpu_ratios),
+                lo,
+                hi,
+                median(f.iter().map(|x| x.allocs_per_call).collect()),
+                median(f.iter().map(|x| x.bytes_per_call).collect()),
             );
         }
     }
