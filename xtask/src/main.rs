@@ -7,7 +7,7 @@
 mod bench_build;
 mod codegen;
 
-use std::process::Command;
+use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
@@ -20,7 +20,19 @@ jobs:
   test              run every check: fmt, clippy, tests (contract tests too), spec lint, cargo deny,
                     codegen --check, the main job, docs";
 
-fn main() -> Result<()> {
+fn main() -> ExitCode {
+    // The error and its causes, without the backtrace that `RUST_BACKTRACE=1` would add to
+    // a `Result` returned from main: the failing step has already printed its own output.
+    match job() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn job() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {

@@ -447,7 +447,11 @@ async fn bench(
         // Ratios to the baseline are taken within each round, where the variants ran side
         // by side, and then the median and the range over the rounds are reported.
         let ratios = |i: usize, f: fn(&Figures) -> f64| -> Vec<f64> {
-            all[i].iter().zip(&all[0]).map(|(x, b)| f(x) / f(b)).collect()
+            all[i]
+                .iter()
+                .zip(&all[0])
+                .map(|(x, b)| f(x) / f(b))
+                .collect()
         };
         println!();
         println!("{label}");
