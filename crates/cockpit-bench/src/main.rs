@@ -7,8 +7,10 @@
 //!    and retry policy all on.
 //!
 //! The server is this binary started again as `serve` in a child process, so that the CPU
-//! time measured here is the client's alone. The variants run in rounds, side by side,
-//! and each figure is the median of the rounds.
+//! time measured here is the client's alone. Client and server each run on a current-thread
+//! runtime pinned to a core of their own (`--threads N` gives the client N workers,
+//! unpinned). The variants run in rounds, side by side; each figure is the median of the
+//! rounds, and each ratio the median of the ratios within a round.
 //!
 //! Run: `cargo run --release -p cockpit-bench` (`-- --calls N --rounds R` to change the
 //! sizes). It prints a table; BENCHMARKS.md has the method and the latest figures.
