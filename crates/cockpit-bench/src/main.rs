@@ -51,8 +51,8 @@ fn main() -> Result<()> {
         pin_to_cpu(1);
         return serve();
     }
-    let mut calls = 20_000usize;
-    let mut rounds = 5usize;
+    let mut calls = 5_000usize;
+    let mut rounds = 21usize;
     let mut only: Option<String> = None;
     let mut mode: Option<usize> = None;
     let mut threads = 1usize;
