@@ -1,6 +1,10 @@
 //! `cockpit`, the command-line tool for the CloudCockpit API.
 
-use std::{io::Read, process::ExitCode, time::Duration};
+use std::{
+    io::{Read, Write},
+    process::ExitCode,
+    time::Duration,
+};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -16,6 +20,7 @@ mod exit {
     pub(crate) const NOT_FOUND: u8 = 4;
     pub(crate) const API_ERROR: u8 = 5;
     pub(crate) const TRANSPORT: u8 = 6;
+    pub(crate) const DONE_NOT_SHOWN: u8 = 7;
 }
 
 const EXIT_CODES: &str = "\
@@ -25,7 +30,8 @@ Exit codes:
   3  authentication failed: no token, or the API answered 401 or 403
   4  not found: the API answered 404
   5  any other API error: 400, 5xx or an undocumented status
-  6  transport failure: timeout, refused or broken connection";
+  6  transport failure: timeout, refused or broken connection
+  7  done, but the result could not be written to stdout (stderr has it): do not repeat";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -162,12 +168,25 @@ fn main() -> ExitCode {
             report(&e, json);
             ExitCode::from(code_for(&e))
         }
+        Err(Failure::NotShown { result, error }) => {
+            // The call went through: say so where it can still be read, so that nobody
+            // sends it again to find out.
+            eprintln!("error: could not write the result to stdout: {error}");
+            eprintln!("the call succeeded: {result}");
+            ExitCode::from(exit::DONE_NOT_SHOWN)
+        }
     }
 }
 
 enum Failure {
     Usage(anyhow::Error),
     Api(Error),
+    /// The call succeeded, and writing its result to stdout failed (a closed pipe, a full
+    /// disk).
+    NotShown {
+        result: String,
+        error: std::io::Error,
+    },
 }
 
 impl From<Error> for Failure {
@@ -190,28 +209,30 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         call = call.correlation_id(id);
     }
     let done = call.send().await?;
-    if cli.conn.json {
-        println!(
-            "{}",
-            json!({
+    let result = if cli.conn.json {
+        json!({
                 "outcome": "reset",
                 "status": done.status.as_u16(),
                 "customerId": args.customer_id,
                 "customerUserId": args.customer_user_id,
                 "correlationId": done.correlation_id,
                 "attempts": done.attempts,
-            })
-        );
+        })
+        .to_string()
     } else {
-        println!(
+        format!(
             "password reset for customer user {} of customer {} (status {}, correlation id {})",
             args.customer_user_id,
             args.customer_id,
             done.status.as_u16(),
             done.correlation_id
-        );
-    }
-    Ok(())
+        )
+    };
+    // Not `println!`, which panics when stdout is closed: the reset has happened by now.
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{result}")
+        .and_then(|()| stdout.flush())
+        .map_err(|error| Failure::NotShown { result, error })
 }
 
 fn client(conn: &Connection) -> Result<Client, Failure> {

@@ -21,10 +21,20 @@ struct Run {
 
 /// Runs the binary with only the given environment, feeding `stdin`.
 async fn cockpit(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Run {
+    cockpit_writing_to(args, env, stdin, Stdio::piped()).await
+}
+
+/// Runs the binary as [`cockpit`] does, with its stdout going to `stdout`.
+async fn cockpit_writing_to(
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: &str,
+    stdout: Stdio,
+) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cockpit"));
     cmd.env_clear().args(args).envs(env.iter().copied());
     cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+        .stdout(stdout)
         .stderr(Stdio::piped());
     let stdin = stdin.to_string();
     let Output {
@@ -125,6 +135,51 @@ async fn success_prints_the_outcome_and_sends_the_documented_request() {
             }
         })
     );
+}
+
+/// After the reset, stdout fails (here /dev/full: every write is "no space left"). The
+/// result must not be lost, or an operator would send the reset again to learn whether it
+/// went through: exit 7, the result on stderr, and one request.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_result_that_stdout_cannot_take_goes_to_stderr_with_exit_7() {
+    let mock = MockCloudCockpit::start().await;
+    mock.expect_reset_password().respond(Outcome::Ok).await;
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full, which Linux provides");
+    let mut args = vec![
+        "reset-password",
+        "--customer-id",
+        CUSTOMER,
+        "--user-id",
+        USER,
+        "--provider-instance-id",
+        PROVIDER_INSTANCE,
+        "--no-retry",
+        "--correlation-id",
+        CORRELATION,
+    ];
+    args.extend_from_slice(USER_FLAGS);
+    let env = env(&mock.uri());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = cockpit_writing_to(&args, &env, "", Stdio::from(full)).await;
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("error: could not write the result to stdout: No space left on device"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "the call succeeded: password reset for customer user {USER} of customer {CUSTOMER} (status 200, correlation id {CORRELATION})"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert_eq!(mock.received_resets().await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -420,6 +475,11 @@ async fn help_has_examples_and_the_exit_codes() {
     let run = cockpit(&["--help"], &[("COCKPIT_TOKEN", TOKEN)], "").await;
     assert!(
         run.stdout.contains("4  not found: the API answered 404"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("7  done, but the result could not be written to stdout"),
         "{}",
         run.stdout
     );
