@@ -479,7 +479,8 @@ async fn help_has_examples_and_the_exit_codes() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("7  done, but the result could not be written to stdout"),
+        run.stdout
+            .contains("7  done, but the result could not be written to stdout"),
         "{}",
         run.stdout
     );
