@@ -73,7 +73,8 @@ fn env(base: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn run_with(base: &str, extra: &[&str], stdin: &str) -> Run {
+/// A reset-password run against `base`, with `extra` flags, its stdout going to `stdout`.
+async fn run_writing_to(base: &str, extra: &[&str], stdin: &str, stdout: Stdio) -> Run {
     let mut args = vec![
         "reset-password",
         "--customer-id",
@@ -87,7 +88,11 @@ async fn run_with(base: &str, extra: &[&str], stdin: &str) -> Run {
     args.extend_from_slice(extra);
     let env = env(base);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    cockpit(&args, &env, stdin).await
+    cockpit_writing_to(&args, &env, stdin, stdout).await
+}
+
+async fn run_with(base: &str, extra: &[&str], stdin: &str) -> Run {
+    run_writing_to(base, extra, stdin, Stdio::piped()).await
 }
 
 const USER_FLAGS: &[&str] = &[
@@ -148,22 +153,9 @@ async fn a_result_that_stdout_cannot_take_goes_to_stderr_with_exit_7() {
         .write(true)
         .open("/dev/full")
         .expect("/dev/full, which Linux provides");
-    let mut args = vec![
-        "reset-password",
-        "--customer-id",
-        CUSTOMER,
-        "--user-id",
-        USER,
-        "--provider-instance-id",
-        PROVIDER_INSTANCE,
-        "--no-retry",
-        "--correlation-id",
-        CORRELATION,
-    ];
-    args.extend_from_slice(USER_FLAGS);
-    let env = env(&mock.uri());
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let run = cockpit_writing_to(&args, &env, "", Stdio::from(full)).await;
+    let mut flags = USER_FLAGS.to_vec();
+    flags.extend(["--correlation-id", CORRELATION]);
+    let run = run_writing_to(&mock.uri(), &flags, "", Stdio::from(full)).await;
     assert_eq!(run.code, 7, "{}", run.stderr);
     assert!(
         run.stderr
