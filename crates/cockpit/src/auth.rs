@@ -180,7 +180,8 @@ impl ClientCredentials {
                 } else {
                     "could not reach the token endpoint"
                 };
-                // reqwest's error names the URL, which carries no secret.
+                // The message says which endpoint; the URL is dropped from reqwest's error,
+                // as from every other error of the crate.
                 Error::authentication(what).with_source(e.without_url())
             })?;
         let status = response.status();
