@@ -171,8 +171,21 @@ fn main() -> ExitCode {
         Err(Failure::NotShown { result, error }) => {
             // The call went through: say so where it can still be read, so that nobody
             // sends it again to find out.
-            eprintln!("error: could not write the result to stdout: {error}");
-            eprintln!("the call succeeded: {result}");
+            if json {
+                let result: serde_json::Value =
+                    serde_json::from_str(&result).unwrap_or(serde_json::Value::String(result));
+                eprintln!(
+                    "{}",
+                    json!({"error": {
+                        "kind": "output",
+                        "message": format!("could not write the result to stdout: {error}"),
+                        "result": result,
+                    }})
+                );
+            } else {
+                eprintln!("error: could not write the result to stdout: {error}");
+                eprintln!("the call succeeded: {result}");
+            }
             ExitCode::from(exit::DONE_NOT_SHOWN)
         }
     }

@@ -172,6 +172,20 @@ async fn a_result_that_stdout_cannot_take_goes_to_stderr_with_exit_7() {
     );
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     assert_eq!(mock.received_resets().await.len(), 1);
+
+    // With --json, stderr carries the same as one JSON object, the result in it.
+    flags.push("--json");
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let run = run_writing_to(&mock.uri(), &flags, "", Stdio::from(full)).await;
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    let err: serde_json::Value = serde_json::from_str(&run.stderr).unwrap();
+    assert_eq!(err["error"]["kind"], "output");
+    assert_eq!(err["error"]["result"]["outcome"], "reset");
+    assert_eq!(err["error"]["result"]["correlationId"], CORRELATION);
+    assert_eq!(mock.received_resets().await.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
