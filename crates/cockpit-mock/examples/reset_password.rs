@@ -36,6 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let (client, ids, mock) = match env::var("COCKPIT_BASE_URL") {
         Ok(base) => {
+            println!("calling {base}");
             let builder = Client::builder()
                 .base_url(base)
                 .tenant(var("COCKPIT_TENANT")?);
@@ -51,7 +52,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 id("COCKPIT_CUSTOMER_USER_ID")?,
                 id("COCKPIT_PROVIDER_INSTANCE_ID")?,
             );
-            println!("calling {}", env::var("COCKPIT_BASE_URL")?);
             (builder.build()?, ids, None)
         }
         Err(_) => {
