@@ -12,15 +12,20 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use openapiv3::{
-    OpenAPI, Operation, Parameter, ParameterData, ParameterSchemaOrContent, PathItem, ReferenceOr,
-    Response, SecurityScheme, StatusCode,
+    OpenAPI, Operation, Parameter, PathItem, ReferenceOr, Response, SecurityScheme, StatusCode,
 };
 use sha2::{Digest, Sha256};
 
 /// The spec, relative to the workspace root.
 pub(crate) const SPEC: &str = "openapi/cloudcockpit.yaml";
-/// The generated file, relative to the workspace root.
+/// The generated client, relative to the workspace root.
 pub(crate) const GENERATED: &str = "crates/generated/src/generated_sdk.rs";
+/// The facade's generated per-operation glue, relative to the workspace root.
+pub(crate) const FACADE: &str = "crates/cockpit/src/generated_ops.rs";
+
+/// The headers that the facade's pipeline sets on every request, whatever the operation
+/// declares: the token, the tenant and the correlation id.
+const PIPELINE_HEADERS: [&str; 3] = ["Authorization", "X-Tenant", "X-Correlation-Id"];
 /// The command that remakes the generated file, as the header and the errors name it.
 const FIX: &str = "cargo xtask codegen";
 
@@ -41,31 +46,38 @@ pub(crate) enum Freshness {
     Stale(String),
 }
 
-/// Regenerates the client, or with `check` only compares, writing nothing.
+/// Regenerates the client and the facade's glue, or with `check` only compares, writing
+/// nothing.
 pub(crate) fn run(check: bool) -> Result<()> {
     let root = workspace_root();
-    let fresh = generate(&root)?;
-    let target = root.join(GENERATED);
-    if check {
-        match compare(&target, &fresh)? {
-            Freshness::Fresh => {
-                println!("{GENERATED} is up to date with {SPEC}");
-                Ok(())
+    let outputs = generate(&root)?;
+    let mut stale = Vec::new();
+    for (file, fresh) in &outputs {
+        let target = root.join(file);
+        if check {
+            match compare(file, &target, fresh)? {
+                Freshness::Fresh => println!("{file} is up to date with {SPEC}"),
+                Freshness::Stale(diff) => {
+                    print!("{diff}");
+                    stale.push(*file);
+                }
             }
-            Freshness::Stale(diff) => {
-                print!("{diff}");
-                bail!("{GENERATED} is stale: {SPEC} changed since it was generated; run `{FIX}`")
-            }
+        } else {
+            fs::write(&target, fresh).with_context(|| format!("writing {}", target.display()))?;
+            println!("wrote {file} from {SPEC}");
         }
-    } else {
-        fs::write(&target, fresh).with_context(|| format!("writing {}", target.display()))?;
-        println!("wrote {GENERATED} from {SPEC}");
-        Ok(())
     }
+    if !stale.is_empty() {
+        bail!(
+            "{} stale: {SPEC} changed since generation; run `{FIX}`",
+            stale.join(" and ")
+        );
+    }
+    Ok(())
 }
 
 /// Compares the checked-in file with freshly generated text.
-pub(crate) fn compare(target: &Path, fresh: &str) -> Result<Freshness> {
+pub(crate) fn compare(file: &str, target: &Path, fresh: &str) -> Result<Freshness> {
     let current = match fs::read_to_string(target) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -78,8 +90,8 @@ pub(crate) fn compare(target: &Path, fresh: &str) -> Result<Freshness> {
         .unified_diff()
         .context_radius(3)
         .header(
-            &format!("{GENERATED} (checked in)"),
-            &format!("{GENERATED} (generated now from {SPEC})"),
+            &format!("{file} (checked in)"),
+            &format!("{file} (generated now from {SPEC})"),
         )
         .to_string();
     Ok(Freshness::Stale(diff))
@@ -94,23 +106,22 @@ pub(crate) fn fingerprint(spec_text: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Reads the spec below `root` and returns the full text of the generated file.
-pub(crate) fn generate(root: &Path) -> Result<String> {
+/// Reads the spec below `root` and returns each generated file's path and full text.
+pub(crate) fn generate(root: &Path) -> Result<Vec<(&'static str, String)>> {
     let spec_path = root.join(SPEC);
     let text = fs::read_to_string(&spec_path)
         .with_context(|| format!("reading {}", spec_path.display()))?;
     let spec: OpenAPI =
         serde_yaml_ng::from_str(&text).with_context(|| format!("parsing {SPEC} as OpenAPI 3.0"))?;
     let (spec, adjustments) = prepare(spec)?;
-    let body = render(&spec)?;
-    Ok(format!(
-        "{}{body}",
-        header(
-            &fingerprint(&text),
-            &progenitor_version(root)?,
-            &adjustments
-        )
-    ))
+    let file = render(&spec)?;
+    let sdk = prettyplease::unparse(&file);
+    let facade = crate::facade::render(&spec, &file)?;
+    let header = header(&fingerprint(&text), &progenitor_version(root)?, &adjustments);
+    Ok(vec![
+        (GENERATED, format!("{header}{sdk}")),
+        (FACADE, format!("{header}{facade}")),
+    ])
 }
 
 fn header(fingerprint: &str, progenitor: &str, adjustments: &[String]) -> String {
@@ -144,18 +155,21 @@ fn progenitor_version(root: &Path) -> Result<String> {
     bail!("Cargo.lock names no progenitor-impl version")
 }
 
-/// Runs progenitor on the prepared spec and formats its output.
-fn render(spec: &OpenAPI) -> Result<String> {
+/// Runs progenitor on the prepared spec and parses its output.
+fn render(spec: &OpenAPI) -> Result<syn::File> {
     let mut settings = progenitor::GenerationSettings::new();
     settings
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_tag(progenitor::TagStyle::Merged)
         .with_derive("schemars::JsonSchema")
         // Every request runs through `ClientHooks`, written by hand in crates/generated/src/lib.rs
-        // around the `Hooks` inner type: it marks the token sensitive, drops the undocumented
-        // `api-version` header, and hands each response to a transport the caller supplies.
+        // around the `Hooks` inner type: it drops the undocumented `api-version` header, lets
+        // the caller's transport add the pipeline's headers, marks the token sensitive, and
+        // hands each response to that transport.
         .with_inner_type(quote::quote!(crate::Hooks))
-        .with_hooks(progenitor::HooksMode::Expected);
+        .with_hooks(progenitor::HooksMode::Expected)
+        // The spec's `x-rust-type` names types of the generated crate itself (its `Secret`).
+        .with_crate("cockpit-generated", progenitor::CrateVers::Any, None);
     let mut generator = progenitor::Generator::new(&settings);
     // `prepare` rejects the shapes known to make progenitor panic, naming the operation.
     // An unknown one must still end as an error, not as a panic of xtask.
@@ -166,20 +180,22 @@ fn render(spec: &OpenAPI) -> Result<String> {
         anyhow::anyhow!("progenitor panicked on {SPEC}; see the message above for the operation")
     })?
     .context("progenitor rejected the spec")?;
-    let file: syn::File = syn::parse2(tokens).context("progenitor's output does not parse")?;
-    Ok(prettyplease::unparse(&file))
+    syn::parse2(tokens).context("progenitor's output does not parse")
 }
 
 /// The in-memory adjustments that progenitor needs, each described for the header.
 ///
-/// 1. OpenAPI 3.0 ignores a header parameter named `Authorization`, so the vendor's
-///    documented header lives in a `bearer` security scheme, which progenitor ignores in
-///    turn. Each operation under such a scheme gets a required `Authorization` header
-///    parameter, so that the generated client cannot send a request without it.
+/// 1. The headers that the facade's pipeline sets on every request (`Authorization` from
+///    the bearer security scheme, `X-Tenant`, `X-Correlation-Id`) are taken out of each
+///    operation's parameters. The generated client then builds no header of its own for
+///    them; the transport that the facade passes it adds them, the same for every
+///    operation, from values checked once (see `crates/cockpit/src/pipeline.rs`).
 /// 2. progenitor takes one error body type per operation and panics on error responses
 ///    that mix a body with no body. Error responses without a body are dropped where
 ///    others have one; the generated client then reports them as
 ///    `Error::UnexpectedResponse` with their status, and nothing typed is lost.
+/// 3. An operation whose `x-cockpit-idempotent` overrides its method's default is listed,
+///    so that a reader of the client sees which operations retry differently.
 ///
 /// Shapes it cannot adjust (two body types, two request media types) are refused with an
 /// error naming the operation.
@@ -213,11 +229,34 @@ pub(crate) fn prepare(mut spec: OpenAPI) -> Result<(OpenAPI, Vec<String>)> {
                 reqs.iter()
                     .any(|r| r.keys().any(|k| bearer_schemes.contains(k)))
             });
+            let mut removed = Vec::new();
+            op.parameters.retain(|p| {
+                let name = parameter_name(p, components.as_ref());
+                let pipeline = name.as_deref().is_some_and(|n| {
+                    PIPELINE_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(n))
+                }) && matches!(parameter_in_header(p, components.as_ref()), Some(true));
+                if pipeline {
+                    removed.push(name.unwrap_or_default());
+                }
+                !pipeline
+            });
             if uses_bearer {
-                op.parameters
-                    .push(ReferenceOr::Item(authorization_parameter()));
+                removed.insert(0, "Authorization (bearer security scheme)".to_string());
+            }
+            if !removed.is_empty() {
                 adjustments.push(format!(
-                    "{name}: a required `Authorization` header parameter, from the bearer security scheme"
+                    "{name}: headers {} left to the facade's pipeline, which sets them on every request",
+                    removed.join(", ")
+                ));
+            }
+            let default = crate::facade::idempotent(method, &openapiv3::Operation::default())?;
+            let actual = crate::facade::idempotent(method, op).with_context(|| name.clone())?;
+            if default != actual {
+                adjustments.push(format!(
+                    "{name}: {} {} by `{}` in the spec, against its method's default",
+                    method.to_uppercase(),
+                    if actual { "idempotent" } else { "not idempotent" },
+                    crate::facade::IDEMPOTENT_EXTENSION
                 ));
             }
 
@@ -330,28 +369,26 @@ fn body_key(response: &Response) -> Option<String> {
     })
 }
 
-fn authorization_parameter() -> Parameter {
-    Parameter::Header {
-        parameter_data: ParameterData {
-            name: "Authorization".to_string(),
-            description: Some(
-                "JWT Authorization header using the Bearer scheme. Example: \"Authorization: Bearer {token}\""
-                    .to_string(),
-            ),
-            required: true,
-            deprecated: None,
-            format: ParameterSchemaOrContent::Schema(ReferenceOr::Item(openapiv3::Schema {
-                schema_data: Default::default(),
-                schema_kind: openapiv3::SchemaKind::Type(openapiv3::Type::String(
-                    Default::default(),
-                )),
-            })),
-            example: None,
-            examples: Default::default(),
-            explode: None,
-            extensions: Default::default(),
-        },
-        style: Default::default(),
+/// A parameter's name, looking through a local reference.
+fn parameter_name(p: &ReferenceOr<Parameter>, components: Option<&openapiv3::Components>) -> Option<String> {
+    resolve_parameter(p, components).map(|p| p.parameter_data_ref().name.clone())
+}
+
+/// Whether a parameter is a header, looking through a local reference.
+fn parameter_in_header(p: &ReferenceOr<Parameter>, components: Option<&openapiv3::Components>) -> Option<bool> {
+    resolve_parameter(p, components).map(|p| matches!(p, Parameter::Header { .. }))
+}
+
+fn resolve_parameter<'a>(
+    p: &'a ReferenceOr<Parameter>,
+    components: Option<&'a openapiv3::Components>,
+) -> Option<&'a Parameter> {
+    match p {
+        ReferenceOr::Item(p) => Some(p),
+        ReferenceOr::Reference { reference } => components?
+            .parameters
+            .get(reference.strip_prefix("#/components/parameters/")?)?
+            .as_item(),
     }
 }
 
@@ -373,6 +410,7 @@ paths:
       operationId: patchThing
       parameters:
         - { name: id, in: path, required: true, schema: { type: string } }
+        - { name: X-Tenant, in: header, required: true, schema: { type: string } }
       responses:
         "200": { description: OK }
         "400": { $ref: "#/components/responses/Bad" }
@@ -399,12 +437,13 @@ components:
 
     /// The drift check as a test, so that a plain `cargo test` catches a stale client.
     #[test]
-    fn checked_in_client_is_fresh() {
+    fn checked_in_files_are_fresh() {
         let root = workspace_root();
-        let fresh = generate(&root).unwrap();
-        match compare(&root.join(GENERATED), &fresh).unwrap() {
-            Freshness::Fresh => {}
-            Freshness::Stale(diff) => panic!("{GENERATED} is stale; run `{FIX}`\n{diff}"),
+        for (file, fresh) in generate(&root).unwrap() {
+            match compare(file, &root.join(file), &fresh).unwrap() {
+                Freshness::Fresh => {}
+                Freshness::Stale(diff) => panic!("{file} is stale; run `{FIX}`\n{diff}"),
+            }
         }
     }
 
@@ -421,10 +460,10 @@ components:
         fs::create_dir_all(dir.join("openapi")).unwrap();
         fs::write(dir.join(SPEC), edited).unwrap();
         fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
-        let fresh = generate(&dir).unwrap();
-        let outcome = compare(&root.join(GENERATED), &fresh).unwrap();
+        let outputs = generate(&dir).unwrap();
         fs::remove_dir_all(&dir).ok();
-        let Freshness::Stale(diff) = outcome else {
+        let (file, fresh) = &outputs[0];
+        let Freshness::Stale(diff) = compare(file, &root.join(file), fresh).unwrap() else {
             panic!("an edited spec must be drift")
         };
         assert!(diff.contains(SPEC), "the diff names the spec: {diff}");
@@ -436,10 +475,16 @@ components:
             diff.contains("-// spec sha256:"),
             "the fingerprint moves too: {diff}"
         );
+        // The facade's glue carries the parameter's description into its setter's doc.
+        let (file, fresh) = &outputs[1];
+        let Freshness::Stale(diff) = compare(file, &root.join(file), fresh).unwrap() else {
+            panic!("an edited spec must be drift in the facade too")
+        };
+        assert!(diff.contains("Edited by a test."), "{diff}");
     }
 
     #[test]
-    fn bearer_security_becomes_a_required_authorization_header() {
+    fn pipeline_headers_leave_the_parameters_and_the_header_says_so() {
         let (out, adjustments) = prepare(spec(MIXED)).unwrap();
         let op = out.paths.paths["/things/{id}"]
             .as_item()
@@ -447,19 +492,41 @@ components:
             .patch
             .as_ref()
             .unwrap();
-        let auth = op
+        let names: Vec<String> = op
             .parameters
             .iter()
             .filter_map(|p| p.as_item())
-            .find(|p| p.parameter_data_ref().name == "Authorization")
-            .expect("an Authorization parameter is added");
-        assert!(matches!(auth, Parameter::Header { .. }));
-        assert!(auth.parameter_data_ref().required);
+            .map(|p| p.parameter_data_ref().name.clone())
+            .collect();
+        assert_eq!(names, ["id"], "X-Tenant leaves; the path parameter stays");
         assert!(
-            adjustments
-                .iter()
-                .any(|a| a.starts_with("patchThing: a required `Authorization`"))
+            adjustments.iter().any(|a| a.starts_with(
+                "patchThing: headers Authorization (bearer security scheme), X-Tenant left to the facade's pipeline"
+            )),
+            "{adjustments:?}"
         );
+    }
+
+    #[test]
+    fn an_idempotency_override_is_listed() {
+        let (_, adjustments) = prepare(spec(MIXED)).unwrap();
+        assert!(!adjustments.iter().any(|a| a.contains("x-cockpit-idempotent")));
+        let overridden = MIXED.replace(
+            "      operationId: patchThing\n",
+            "      operationId: patchThing\n      x-cockpit-idempotent: true\n",
+        );
+        let (_, adjustments) = prepare(spec(&overridden)).unwrap();
+        assert!(
+            adjustments.iter().any(|a| a
+                == "patchThing: PATCH idempotent by `x-cockpit-idempotent` in the spec, against its method's default"),
+            "{adjustments:?}"
+        );
+        let wrong = MIXED.replace(
+            "      operationId: patchThing\n",
+            "      operationId: patchThing\n      x-cockpit-idempotent: maybe\n",
+        );
+        let err = format!("{:#}", prepare(spec(&wrong)).unwrap_err());
+        assert!(err.contains("x-cockpit-idempotent must be true or false"), "{err}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod bench_build;
 mod codegen;
+mod facade;
 
 use std::process::{Command, ExitCode};
 

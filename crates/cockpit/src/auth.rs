@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::{
-    client::{check_url, is_header_token},
+    check::{check_url, is_header_token},
     error::{Error, OAuthError, Result},
 };
 
@@ -264,9 +264,10 @@ struct OAuthBody {
 /// expires on the way.
 const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
-/// The cached `Authorization` value, ready to send.
+/// The cached `Authorization` value, ready to send: marked sensitive, so that no `Debug`
+/// shows it and HTTP/2 keeps it out of its compression tables.
 pub(crate) struct Bearer {
-    pub(crate) header: SecretString,
+    pub(crate) header: reqwest::header::HeaderValue,
     expires_at: Option<Instant>,
     generation: u64,
 }
@@ -324,9 +325,16 @@ impl TokenCache {
                 "the access token is empty or has characters that an HTTP header cannot carry",
             ));
         }
+        let Ok(mut header) = reqwest::header::HeaderValue::from_str(&format!("Bearer {secret}"))
+        else {
+            return Err(Error::authentication(
+                "the access token has characters that an HTTP header cannot carry",
+            ));
+        };
+        header.set_sensitive(true);
         *generation += 1;
         let bearer = Arc::new(Bearer {
-            header: SecretString::from(format!("Bearer {secret}")),
+            header,
             expires_at: token.expires_at(),
             generation: *generation,
         });

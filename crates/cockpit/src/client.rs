@@ -1,13 +1,14 @@
 //! The client and its builder.
 
-use std::{fmt, net::IpAddr, sync::Arc, time::Duration};
+use std::{fmt, sync::Arc, time::Duration};
 
-use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
     auth::{StaticToken, TokenCache, TokenProvider},
+    check::{check_tenant, check_url, is_header_token},
     error::{Error, Result},
+    pipeline::header_value,
     retry::RetryPolicy,
 };
 
@@ -42,6 +43,8 @@ pub struct Client {
 pub(crate) struct ClientInner {
     pub(crate) base_url: String,
     pub(crate) tenant: String,
+    /// The tenant as a header value, checked once.
+    pub(crate) tenant_header: reqwest::header::HeaderValue,
     pub(crate) http: reqwest::Client,
     pub(crate) tokens: TokenCache,
     pub(crate) retry: RetryPolicy,
@@ -169,7 +172,9 @@ impl ClientBuilder {
         let tenant = self.tenant.ok_or_else(|| {
             Error::configuration("no tenant: set it with .tenant(\"portal.cloudcockpit.com\")")
         })?;
-        check_tenant(&tenant).map_err(Error::configuration)?;
+        let tenant_header = check_tenant(&tenant)
+            .and_then(|()| header_value(&tenant))
+            .map_err(Error::configuration)?;
         if self.bad_token {
             return Err(Error::configuration(
                 "bearer token is empty or has a character that an HTTP header cannot carry \
@@ -192,6 +197,7 @@ impl ClientBuilder {
             inner: Arc::new(ClientInner {
                 base_url: url.as_str().trim_end_matches('/').to_string(),
                 tenant,
+                tenant_header,
                 http,
                 tokens: TokenCache::new(provider),
                 retry: self.retry.unwrap_or_default(),
@@ -237,61 +243,3 @@ fn http_client(connect_timeout: Duration, timeout: Duration) -> Result<reqwest::
         .map_err(|e| Error::configuration("could not build the HTTP client").with_source(e))
 }
 
-/// Parses `url` and refuses plain http to anything but loopback, unless allowed.
-pub(crate) fn check_url(
-    url: &str,
-    allow_insecure_http: bool,
-    what: &str,
-) -> std::result::Result<Url, String> {
-    let parsed = Url::parse(url).map_err(|e| {
-        format!("{what} {url:?} is not a URL ({e}): give one like https://api.cloudcockpit.com")
-    })?;
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(format!("{what} must not carry a user name or password"));
-    }
-    if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(format!(
-            "{what} {url:?} must not have a query or a fragment"
-        ));
-    }
-    let loopback = match parsed.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => {
-            return Err(format!("{what} {url:?} has no host"));
-        }
-    };
-    match parsed.scheme() {
-        "https" => Ok(parsed),
-        "http" if loopback || allow_insecure_http => Ok(parsed),
-        "http" => Err(format!(
-            "{what} {url:?} is plain http to a host that is not loopback: the token would cross \
-             the network in clear text; use https (or danger_allow_insecure_http on a trusted network)"
-        )),
-        other => Err(format!("{what} {url:?} has scheme {other:?}: use https")),
-    }
-}
-
-/// Whether a token can travel in `Authorization: Bearer <token>`: printable ASCII, no spaces.
-pub(crate) fn is_header_token(token: &str) -> bool {
-    !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic())
-}
-
-/// A tenant must be a domain, such as `portal.cloudcockpit.com`: printable ASCII with no
-/// spaces, which also keeps CR, LF and NUL out of the `X-Tenant` header.
-pub(crate) fn check_tenant(tenant: &str) -> std::result::Result<(), String> {
-    if tenant.is_empty() {
-        return Err(
-            "tenant is empty: give the portal's domain, such as portal.cloudcockpit.com".into(),
-        );
-    }
-    if !tenant.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(format!(
-            "tenant {tenant:?} has a character that X-Tenant cannot carry (a space, a control \
-             character such as CR or LF, or non-ASCII): give the portal's domain, such as \
-             portal.cloudcockpit.com, with international names in their xn-- form"
-        ));
-    }
-    Ok(())
-}

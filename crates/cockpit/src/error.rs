@@ -2,8 +2,14 @@
 
 use std::{fmt, time::Duration};
 
+use cockpit_generated::types::ErrorResponse;
 use reqwest::StatusCode;
 use uuid::Uuid;
+
+use crate::{
+    retry::RetryPolicy,
+    transport::{MAX_BODY, Seen},
+};
 
 /// A `Result` whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -105,8 +111,8 @@ pub struct FieldError {
     pub descriptions: Vec<String>,
 }
 
-impl From<cockpit_generated::types::ErrorResponse> for ApiError {
-    fn from(body: cockpit_generated::types::ErrorResponse) -> Self {
+impl From<ErrorResponse> for ApiError {
+    fn from(body: ErrorResponse) -> Self {
         ApiError {
             status_code: body.status_code,
             error_type: body.type_,
@@ -247,6 +253,89 @@ impl Error {
         self
     }
 
+    /// The one conversion from the generated client's error, whatever error body type `E`
+    /// the operation declares, with what the transport saw of the answer.
+    ///
+    /// The error body is read from the raw bytes the transport kept, as the API's
+    /// documented `ErrorResponse`, rather than from `E`: every error then keeps its status,
+    /// headers and raw body alike, and an operation that declares another error type (or
+    /// none) needs nothing of its own here.
+    pub(crate) fn from_generated<E>(
+        e: cockpit_generated::Error<E>,
+        seen: Option<Box<Seen>>,
+        policy: &RetryPolicy,
+    ) -> Error {
+        use cockpit_generated::Error as G;
+
+        match e {
+            G::ErrorResponse(_)
+            | G::UnexpectedResponse(_)
+            | G::InvalidResponsePayload(..)
+            | G::ResponseBodyError(_) => match seen {
+                Some(seen) => Error::from_answer(*seen, policy),
+                None => Error::new(ErrorKind::MalformedResponse)
+                    .with_detail("the answer could not be read"),
+            },
+            G::CommunicationError(e) => match seen {
+                // The head came and the body broke off: the request reached the server.
+                Some(seen) if seen.broke => Error::new(ErrorKind::Connection)
+                    .with_status(seen.status)
+                    .with_detail("the connection broke while the answer was read")
+                    .with_source(e.without_url()),
+                _ if e.is_timeout() => Error::new(ErrorKind::Timeout)
+                    .with_detail("no complete answer in time; the request may have been processed")
+                    .with_source(e.without_url()),
+                // Never connected: nothing reached the server, so a retry is safe.
+                _ if e.is_connect() => Error::new(ErrorKind::Connection)
+                    .with_detail("could not connect")
+                    .retryable(true)
+                    .with_source(e.without_url()),
+                _ => Error::new(ErrorKind::Connection)
+                    .with_detail("the request failed; it may have been processed")
+                    .with_source(e.without_url()),
+            },
+            G::InvalidRequest(detail) => Error::invalid_input(detail),
+            G::InvalidUpgrade(e) => {
+                Error::new(ErrorKind::UnexpectedStatus).with_source(e.without_url())
+            }
+            G::Custom(detail) => Error::new(ErrorKind::Connection).with_detail(detail),
+        }
+    }
+
+    /// An answer that is not a documented success, or a success whose body did not decode.
+    pub(crate) fn from_answer(seen: Seen, policy: &RetryPolicy) -> Error {
+        let status = seen.status;
+        let kind = if status.is_success() {
+            ErrorKind::MalformedResponse
+        } else {
+            ErrorKind::from_status(status)
+        };
+        let mut err = Error::new(kind).with_status(status).with_body(&seen.body);
+        if seen.truncated {
+            err = err.with_detail(format!(
+                "the answer's body is over {} KiB and was cut",
+                MAX_BODY / 1024
+            ));
+        } else if !status.is_success()
+            && let Ok(api) = serde_json::from_slice::<ErrorResponse>(&seen.body)
+        {
+            err = err.with_api(ApiError::from(api));
+        } else if status.is_success() {
+            err = err.with_detail("the answer's body is not what the spec documents");
+        }
+        // 429 and 503 say the request was not processed: safe to send again, after the
+        // delay the server asks for.
+        if matches!(
+            status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        ) {
+            err = err
+                .retryable(true)
+                .with_retry_after(policy.retry_after(&seen.headers));
+        }
+        err
+    }
+
     /// Why the call failed.
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind
@@ -295,9 +384,10 @@ impl Error {
     }
 
     /// Whether sending the same call again is safe and may succeed: the request cannot
-    /// have been processed (the connection was never made, or the answer was 429 or 503).
-    /// A timeout or a 500 on a reset-password call is not retryable: the reset may have
-    /// happened.
+    /// have been processed (the connection was never made, or the answer was 429 or 503),
+    /// or the operation is idempotent and the failure transient (a timeout, a broken
+    /// connection, a 5xx). A timeout or a 500 on a PATCH is not retryable: the change may
+    /// have happened.
     pub fn is_retryable(&self) -> bool {
         self.inner.retryable
     }

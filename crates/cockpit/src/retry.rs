@@ -4,13 +4,55 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
+use crate::{
+    error::{Error, ErrorKind},
+    operation::Operation,
+};
+
+/// One retry classifier: from a failed attempt's error and the operation, whether the call
+/// may be sent again (`Some(true)`), must not be (`Some(false)`), or this classifier has no
+/// opinion (`None`).
+type Classifier = fn(&Error, &Operation) -> Option<bool>;
+
+/// The retry classifiers, in priority order: the first with an opinion decides, and with
+/// none the call is not sent again. Nothing here names an operation: what differs between
+/// operations is data, their [`Operation::idempotent`].
+const CLASSIFIERS: &[Classifier] = &[not_processed, transient_if_idempotent];
+
+/// The request provably never reached the server, or the server said it did not process
+/// it (a refused connection, 429, 503): safe for any operation. The conversion into
+/// [`Error`] marks those.
+fn not_processed(err: &Error, _: &Operation) -> Option<bool> {
+    err.is_retryable().then_some(true)
+}
+
+/// A timeout, a broken connection or a 5xx may have been processed: only an idempotent
+/// operation may be sent again.
+fn transient_if_idempotent(err: &Error, op: &Operation) -> Option<bool> {
+    matches!(
+        err.kind(),
+        ErrorKind::Timeout | ErrorKind::Connection | ErrorKind::Server
+    )
+    .then_some(op.idempotent)
+}
+
+/// The error, marked retryable when the classifiers say so.
+pub(crate) fn classify(err: Error, op: &Operation) -> Error {
+    let retry = CLASSIFIERS
+        .iter()
+        .find_map(|classifier| classifier(&err, op))
+        .unwrap_or(false);
+    err.retryable(retry)
+}
+
 /// How failed calls are retried. On by default; [`RetryPolicy::none`] turns it off.
 ///
-/// A call is sent again only when the request cannot have been processed: the connection
-/// was never made, or the server answered 429 or 503. A request that may have reached the
-/// server (a timeout after sending, a 500, a connection that broke mid-answer) is never
-/// sent twice unless the operation is idempotent, and reset-password is not. Every attempt
-/// carries the same correlation id.
+/// A call is sent again when the request cannot have been processed: the connection was
+/// never made, or the server answered 429 or 503. A request that may have reached the
+/// server (a timeout after sending, a 5xx, a connection that broke mid-answer) is sent
+/// again only when the operation is idempotent: a GET, HEAD, PUT or DELETE, unless the
+/// spec says otherwise ([`Operation::idempotent`](crate::Operation::idempotent)). A PATCH
+/// or POST never is. Every attempt carries the same correlation id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     max_attempts: u32,

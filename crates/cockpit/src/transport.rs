@@ -1,6 +1,7 @@
-//! The transport under the generated client: it reads the body of any answer that is not a
-//! plain success with a size cap, and keeps what the caller's error needs (status, headers,
-//! the body) where progenitor's error would lose it.
+//! The transport under the generated client: it sets the pipeline's headers on every
+//! request, reads the body of any answer that is not a plain success with a size cap, and
+//! keeps what the caller's error needs (status, headers, the body) where progenitor's error
+//! would lose it.
 //!
 //! Each call has a transport of its own, so that what its answer was cannot be mixed up
 //! with a concurrent call's. (A task-local slot shared by one transport was tried: it cost
@@ -13,8 +14,12 @@ use bytes::{Bytes, BytesMut};
 use cockpit_generated::{Received, Transport};
 use reqwest::{
     StatusCode,
-    header::{CONTENT_LENGTH, HeaderMap},
+    header::{AUTHORIZATION, CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue},
 };
+use uuid::Uuid;
+
+const X_TENANT: HeaderName = HeaderName::from_static("x-tenant");
+const X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
 
 /// The most of a response body that is read. An answer that sends more is cut here, so
 /// that a hostile or broken server cannot make the client hold more than this in memory.
@@ -32,13 +37,35 @@ pub(crate) struct Seen {
     pub(crate) broke: bool,
 }
 
-/// The transport of one call: what its latest attempt's answer was.
-#[derive(Debug, Default)]
-pub(crate) struct Capture {
+/// The transport of one call: the headers it sets, and what its latest attempt's answer
+/// was.
+#[derive(Debug)]
+pub(crate) struct CallTransport {
+    tenant: HeaderValue,
+    correlation_id: HeaderValue,
+    /// The current attempt's `Authorization`, marked sensitive.
+    authorization: Mutex<Option<HeaderValue>>,
     seen: Mutex<Option<Box<Seen>>>,
 }
 
-impl Capture {
+impl CallTransport {
+    pub(crate) fn new(tenant: HeaderValue, correlation_id: Uuid) -> Self {
+        let mut buf = Uuid::encode_buffer();
+        let id = correlation_id.hyphenated().encode_lower(&mut buf);
+        CallTransport {
+            tenant,
+            // A hyphenated UUID is ASCII: always a valid header value.
+            correlation_id: HeaderValue::from_str(id).unwrap_or(HeaderValue::from_static("")),
+            authorization: Mutex::new(None),
+            seen: Mutex::new(None),
+        }
+    }
+
+    /// The `Authorization` that the next attempt sends.
+    pub(crate) fn set_authorization(&self, value: HeaderValue) {
+        *self.authorization.lock().unwrap_or_else(|p| p.into_inner()) = Some(value);
+    }
+
     /// What the latest attempt's answer was, where it was not a plain success; taking it
     /// leaves the slot empty for the next attempt.
     pub(crate) fn take(&self) -> Option<Box<Seen>> {
@@ -71,7 +98,21 @@ impl Capture {
     }
 }
 
-impl Transport for Capture {
+impl Transport for CallTransport {
+    fn on_request(&self, request: &mut reqwest::Request) {
+        let headers = request.headers_mut();
+        headers.insert(X_TENANT.clone(), self.tenant.clone());
+        headers.insert(X_CORRELATION_ID.clone(), self.correlation_id.clone());
+        if let Some(auth) = self
+            .authorization
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            headers.insert(AUTHORIZATION, auth);
+        }
+    }
+
     fn on_response(&self, response: reqwest::Response) -> Received<'_> {
         // The hot path: a success with an empty body goes to the generated code untouched.
         // There is nothing to read, and nothing that an error would need.

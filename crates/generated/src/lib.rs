@@ -16,12 +16,18 @@
 #![allow(missing_docs, unreachable_pub, missing_debug_implementations)]
 #![allow(clippy::all)]
 
+// The generated code names `cockpit_generated::Secret` by the path that the spec's
+// `x-rust-type` gives, from inside this crate as from any other.
+extern crate self as cockpit_generated;
+
 #[rustfmt::skip]
 mod generated_sdk;
+mod secret;
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
 pub use generated_sdk::*;
+pub use secret::Secret;
 use progenitor_client::{ClientHooks, OperationInfo};
 
 /// A boxed future that a [`Transport`] returns when it needs time with a response.
@@ -47,13 +53,14 @@ impl std::fmt::Debug for Received<'_> {
 }
 
 /// Sees each request just before the client's `reqwest::Client` sends it, and each
-/// response before the generated code decodes it. The `cockpit` facade uses it to read
-/// response bodies with a size cap and to keep the status and headers of every answer
-/// that is not a plain success.
+/// response before the generated code decodes it. The `cockpit` facade uses it to add the
+/// headers that every operation carries (the token, the tenant, the correlation id), to
+/// read response bodies with a size cap, and to keep the status and headers of every
+/// answer that is not a plain success.
 pub trait Transport: Send + Sync + std::fmt::Debug {
-    /// Looks at a request that is about to be sent, with its headers final. Does nothing
-    /// unless overridden.
-    fn on_request(&self, _request: &reqwest::Request) {}
+    /// Completes a request that is about to be sent, after the generated code has set its
+    /// own headers. Does nothing unless overridden.
+    fn on_request(&self, _request: &mut reqwest::Request) {}
 
     /// Takes the response to `request` and gives back the one to decode.
     fn on_response(&self, response: reqwest::Response) -> Received<'_>;
@@ -64,18 +71,24 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
 pub type Hooks = Option<Arc<dyn Transport>>;
 
 impl ClientHooks<Hooks> for Client {
-    /// Marks the `Authorization` header sensitive, so that no `Debug` of the request shows
-    /// the token and HTTP/2 never puts it in a compression table; and removes the
-    /// `api-version` header that progenitor adds to every request, since the vendor's pages
-    /// document no such header and the client sends only what they show.
+    /// Removes the `api-version` header that progenitor adds to every request, since the
+    /// vendor's pages document no such header and the client sends only what they show;
+    /// lets the transport complete the request; and marks any `Authorization` header
+    /// sensitive, so that no `Debug` of the request shows the token and HTTP/2 never puts
+    /// it in a compression table.
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
         _info: &OperationInfo,
     ) -> Result<(), Error<E>> {
-        let headers = request.headers_mut();
-        headers.remove("api-version");
-        if let Some(value) = headers.get_mut(reqwest::header::AUTHORIZATION) {
+        request.headers_mut().remove("api-version");
+        if let Some(transport) = &self.inner {
+            transport.on_request(request);
+        }
+        if let Some(value) = request
+            .headers_mut()
+            .get_mut(reqwest::header::AUTHORIZATION)
+        {
             value.set_sensitive(true);
         }
         Ok(())
@@ -92,7 +105,6 @@ impl ClientHooks<Hooks> for Client {
         let Some(transport) = &self.inner else {
             return self.client.execute(request).await;
         };
-        transport.on_request(&request);
         let response = self.client.execute(request).await?;
         match transport.on_response(response) {
             Received::Ready(response) => Ok(response),

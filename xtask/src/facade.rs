@@ -1,0 +1,707 @@
+//! The facade's per-operation glue, generated from the spec and from progenitor's output.
+//!
+//! For every operation, `crates/cockpit/src/generated_ops.rs` gets:
+//! - an [`Operation`] constant (id, method, path template, parameters, idempotency), the
+//!   data that the pipeline, the CLI and the mock read;
+//! - a method on `cockpit::Client` and a call builder with a setter for each path, query and
+//!   body parameter, whose `send()` checks the input and hands it to the one pipeline;
+//! - the call's validated input, which knows how to make one attempt with the generated
+//!   client (`pipeline::Call`);
+//! - an arm of the dynamic dispatch that the CLI uses to call an operation by its id.
+//!
+//! Parameter and body types are read from progenitor's own output (the bounds of its
+//! builder setters), so the facade names exactly the types the generated client takes.
+//! The headers that the pipeline sets on every request (`Authorization`, `X-Tenant`,
+//! `X-Correlation-Id`) are not parameters here: `codegen::prepare` takes them out of the
+//! in-memory spec.
+//!
+//! [`Operation`]: ../../crates/cockpit/src/operation.rs
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result, bail};
+use heck::{ToShoutySnakeCase, ToSnakeCase};
+use openapiv3::{OpenAPI, Parameter, ReferenceOr, Schema, SchemaKind, Type};
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+/// The operations' methods whose requests may be sent twice without harm (RFC 9110,
+/// 9.2.2), unless the spec's `x-cockpit-idempotent` says otherwise.
+const IDEMPOTENT_METHODS: &[&str] = &["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"];
+
+/// The spec extension that overrides the method's idempotency for one operation.
+pub(crate) const IDEMPOTENT_EXTENSION: &str = "x-cockpit-idempotent";
+
+/// One operation as the spec describes it.
+struct OpSpec {
+    id: String,
+    method: String,
+    path: String,
+    summary: Option<String>,
+    description: Option<String>,
+    idempotent: bool,
+    params: Vec<ParamSpec>,
+    body: Option<BodySpec>,
+}
+
+struct ParamSpec {
+    name: String,
+    location: &'static str,
+    required: bool,
+    description: Option<String>,
+    hint: String,
+}
+
+struct BodySpec {
+    required: bool,
+    description: Option<String>,
+}
+
+/// What progenitor generated for one operation.
+struct RawOp {
+    method: Ident,
+    /// Setter name to the type its `TryInto` bound names.
+    setters: BTreeMap<String, syn::Type>,
+    value: syn::Type,
+    error: syn::Type,
+}
+
+/// Whether an operation is idempotent: its method's default, or the spec's override.
+pub(crate) fn idempotent(method: &str, op: &openapiv3::Operation) -> Result<bool> {
+    match op.extensions.get(IDEMPOTENT_EXTENSION) {
+        None => Ok(IDEMPOTENT_METHODS.contains(&method.to_ascii_uppercase().as_str())),
+        Some(v) => v
+            .as_bool()
+            .with_context(|| format!("{IDEMPOTENT_EXTENSION} must be true or false, not {v}")),
+    }
+}
+
+/// Renders the facade's glue for `spec` (prepared) from progenitor's `file`.
+pub(crate) fn render(spec: &OpenAPI, file: &syn::File) -> Result<String> {
+    let ops = operations(spec)?;
+    let raw = raw_operations(file)?;
+    let props = body_properties(file);
+    let mut consts = Vec::new();
+    let mut list = Vec::new();
+    let mut methods = Vec::new();
+    let mut builders = Vec::new();
+    let mut arms = Vec::new();
+    for op in &ops {
+        let key = (op.method.clone(), op.path.clone());
+        let Some(r) = raw.get(&key) else {
+            bail!("{}: progenitor generated no method for {} {}", op.id, op.method, op.path);
+        };
+        let (c, m, b, a) = operation(op, r, &props).with_context(|| op.id.clone())?;
+        let name = const_name(op);
+        consts.push(c);
+        list.push(quote!(&operations::#name));
+        methods.push(m);
+        builders.push(b);
+        arms.push(a);
+    }
+    let tokens = quote! {
+        use std::future::Future;
+
+        use cockpit_generated::types;
+
+        use crate::{
+            client::Client,
+            dynamic::Args,
+            error::Result,
+            operation::{Operation, Param, ParamIn},
+            pipeline::{self, CallOptions, Problems, Response},
+        };
+
+        /// Every operation in the spec, one constant each.
+        pub mod operations {
+            use super::*;
+            #(#consts)*
+        }
+
+        /// Every operation in the spec, sorted by id.
+        pub static OPERATIONS: &[&Operation] = &[#(#list),*];
+
+        impl Client {
+            #(#methods)*
+        }
+
+        /// The call builders that the methods of [`Client`] return.
+        pub mod builder {
+            use super::*;
+            #(#builders)*
+        }
+
+        /// Calls the operation `op` with parameters and a body given as text and JSON.
+        pub(crate) async fn dispatch(
+            client: &Client,
+            op: &'static Operation,
+            args: Args,
+        ) -> Result<Response<serde_json::Value>> {
+            match op.id {
+                #(#arms)*
+                other => Err(crate::error::Error::invalid_input(format!("no operation {other:?}"))),
+            }
+        }
+    };
+    let file: syn::File = syn::parse2(tokens).context("the facade glue does not parse")?;
+    Ok(prettyplease::unparse(&file))
+}
+
+fn const_name(op: &OpSpec) -> Ident {
+    format_ident!("{}", op.id.to_shouty_snake_case())
+}
+
+fn operation(
+    op: &OpSpec,
+    raw: &RawOp,
+    props: &BTreeMap<String, Vec<(String, syn::Type)>>,
+) -> Result<(TokenStream, TokenStream, TokenStream, TokenStream)> {
+    let const_ident = const_name(op);
+    let method = &raw.method;
+    let builder = format_ident!("{}", heck::ToUpperCamelCase::to_upper_camel_case(method.to_string().as_str()));
+    let input = format_ident!("{}Input", builder);
+    let id = &op.id;
+    let http_method = &op.method;
+    let path = &op.path;
+    let idempotent = op.idempotent;
+    let summary = op.summary.clone().unwrap_or_default();
+    let params_meta = op.params.iter().map(|p| {
+        let name = &p.name;
+        let location = format_ident!("{}", p.location);
+        let required = p.required;
+        let description = p.description.clone().unwrap_or_default();
+        let hint = &p.hint;
+        quote!(Param { name: #name, location: ParamIn::#location, required: #required, description: #description, hint: #hint })
+    });
+    let has_body = op.body.is_some();
+    let body_required = op.body.as_ref().is_some_and(|b| b.required);
+    let const_doc = format!("`{http_method} {path}`: {summary}");
+    let c = quote! {
+        #[doc = #const_doc]
+        pub const #const_ident: Operation = Operation {
+            id: #id,
+            method: #http_method,
+            path: #path,
+            summary: #summary,
+            idempotent: #idempotent,
+            params: &[#(#params_meta),*],
+            body: #has_body,
+            body_required: #body_required,
+        };
+    };
+
+    // The fields of the call builder: one per parameter, and the body.
+    let mut fields = Vec::new();
+    let mut inits = Vec::new();
+    let mut setters = Vec::new();
+    let mut checks = Vec::new();
+    let mut input_fields = Vec::new();
+    let mut applies = Vec::new();
+    let mut dyn_sets = Vec::new();
+    let mut names = Vec::new();
+    for p in &op.params {
+        let setter = p.name.to_snake_case();
+        let Some(ty) = raw.setters.get(&setter) else {
+            bail!("progenitor's builder has no setter {setter} for parameter {}", p.name);
+        };
+        let f = format_ident!("{setter}");
+        let api = &p.name;
+        names.push(f.clone());
+        fields.push(quote!(#f: std::result::Result<Option<#ty>, String>));
+        inits.push(quote!(#f: Ok(None)));
+        let doc = param_doc(p);
+        setters.push(quote! {
+            #[doc = #doc]
+            pub fn #f<V>(mut self, value: V) -> Self
+            where
+                V: TryInto<#ty>,
+                V::Error: std::fmt::Display,
+            {
+                self.#f = value.try_into().map(Some).map_err(|e| format!("{}: {e}", #api));
+                self
+            }
+        });
+        let required = p.required;
+        let setter_name = setter.as_str();
+        checks.push(quote!(#f: problems.param(#api, #setter_name, #required, #f)));
+        input_fields.push(quote!(#f: Option<#ty>));
+        applies.push(quote!(if let Some(v) = &self.#f { call = call.#f(v.clone()); }));
+        dyn_sets.push(quote!(if let Some(v) = args.param::<#ty>(#api)? { call = call.#f(v); }));
+    }
+    if let Some(body) = &op.body {
+        let Some(ty) = raw.setters.get("body") else {
+            bail!("progenitor's builder has no body setter");
+        };
+        let type_name = type_last_ident(ty);
+        let builder_props = type_name.as_ref().and_then(|n| props.get(n));
+        names.push(format_ident!("body"));
+        let required = body.required;
+        let doc = body
+            .description
+            .clone()
+            .map(|d| format!("The request body: {d}"))
+            .unwrap_or_else(|| "The request body.".to_string());
+        if let Some(props) = builder_props {
+            // An object body: the generated type's builder, with a setter per property.
+            let tn = format_ident!("{}", type_name.clone().unwrap_or_default());
+            fields.push(quote!(body: std::result::Result<types::builder::#tn, String>));
+            inits.push(quote!(body: Ok(Default::default())));
+            let param_names: Vec<String> = op.params.iter().map(|p| p.name.to_snake_case()).collect();
+            for (prop, pty) in props {
+                if param_names.contains(prop) || prop == "tenant" || prop == "correlation_id" || prop == "send" || prop == "body" {
+                    continue;
+                }
+                let pf = format_ident!("{prop}");
+                let pdoc = format!("Sets `{prop}` in the request body (see [`types::{}`]).", type_name.clone().unwrap_or_default());
+                setters.push(quote! {
+                    #[doc = #pdoc]
+                    pub fn #pf<V>(mut self, value: V) -> Self
+                    where
+                        V: TryInto<#pty>,
+                        V::Error: std::fmt::Display,
+                    {
+                        self.body = self.body.map(|b| b.#pf(value));
+                        self
+                    }
+                });
+            }
+            setters.push(quote! {
+                #[doc = #doc]
+                pub fn body<V>(mut self, value: V) -> Self
+                where
+                    V: TryInto<#ty>,
+                    V::Error: std::fmt::Display,
+                {
+                    self.body = value.try_into().map(From::from).map_err(|e| format!("body: {e}"));
+                    self
+                }
+
+                /// Changes the body with a function of its builder.
+                pub fn body_map(mut self, f: impl FnOnce(types::builder::#tn) -> types::builder::#tn) -> Self {
+                    self.body = self.body.map(f);
+                    self
+                }
+            });
+            checks.push(quote!(body: problems.body(#required, body.and_then(|b| #ty::try_from(b).map_err(|e| e.to_string())))));
+        } else {
+            fields.push(quote!(body: std::result::Result<Option<#ty>, String>));
+            inits.push(quote!(body: Ok(None)));
+            setters.push(quote! {
+                #[doc = #doc]
+                pub fn body<V>(mut self, value: V) -> Self
+                where
+                    V: TryInto<#ty>,
+                    V::Error: std::fmt::Display,
+                {
+                    self.body = value.try_into().map(Some).map_err(|e| format!("body: {e}"));
+                    self
+                }
+            });
+            checks.push(quote!(body: problems.param("body", "body", #required, body)));
+        }
+        input_fields.push(quote!(body: Option<#ty>));
+        applies.push(quote!(if let Some(v) = &self.body { call = call.body(v.clone()); }));
+        dyn_sets.push(quote!(if let Some(v) = args.body::<#ty>()? { call = call.body(v); }));
+    }
+    let value = &raw.value;
+    let error = &raw.error;
+    let method_doc = method_doc(op);
+    let builder_doc = format!("A `{id}` call being put together: [`Client::{method}`] makes it and [`send`](Self::send) sends it.");
+    let m = quote! {
+        #[doc = #method_doc]
+        pub fn #method(&self) -> builder::#builder<'_> {
+            builder::#builder::new(self)
+        }
+    };
+    let b = quote! {
+        #[doc = #builder_doc]
+        #[must_use = "nothing is sent until .send().await"]
+        #[derive(Debug)]
+        pub struct #builder<'a> {
+            client: &'a Client,
+            options: CallOptions,
+            #(#fields,)*
+        }
+
+        impl<'a> #builder<'a> {
+            pub(crate) fn new(client: &'a Client) -> Self {
+                Self {
+                    client,
+                    options: CallOptions::default(),
+                    #(#inits,)*
+                }
+            }
+
+            #(#setters)*
+
+            /// Sends another tenant than the client's in `X-Tenant`, for this call only.
+            pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+                self.options.tenant = Some(tenant.into());
+                self
+            }
+
+            /// Sends this `X-Correlation-Id` instead of a fresh random one.
+            pub fn correlation_id(mut self, id: uuid::Uuid) -> Self {
+                self.options.correlation_id = Some(id);
+                self
+            }
+
+            /// Checks the input and sends the call through the client's pipeline: the
+            /// token, the tenant, the correlation id, and retries as the operation's
+            /// idempotency and the client's [`RetryPolicy`](crate::RetryPolicy) allow.
+            ///
+            /// # Errors
+            ///
+            /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before anything
+            /// is sent when a required value is missing or breaks a documented limit;
+            /// otherwise the API's or the transport's error. Every error carries the
+            /// call's correlation id.
+            pub fn send(self) -> impl Future<Output = Result<Response<#value>>> + Send + 'a {
+                let Self { client, options, #(#names,)* } = self;
+                let mut problems = Problems::default();
+                let input = #input { #(#checks,)* };
+                pipeline::send(client, &operations::#const_ident, options, problems.finish(input))
+            }
+        }
+
+        /// The checked input of one call: everything an attempt needs.
+        #[derive(Debug)]
+        pub(crate) struct #input {
+            #(#input_fields,)*
+        }
+
+        impl pipeline::Call for #input {
+            type Value = #value;
+            type ErrorBody = #error;
+            fn attempt<'r>(
+                &'r self,
+                raw: &'r cockpit_generated::Client,
+            ) -> impl Future<Output = pipeline::RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
+                #[allow(unused_mut)]
+                let mut call = raw.#method();
+                #(#applies)*
+                call.send()
+            }
+        }
+    };
+    let a = quote! {
+        #id => {
+            #[allow(unused_mut)]
+            let mut call = client.#method();
+            #(#dyn_sets)*
+            if let Some(t) = args.tenant() { call = call.tenant(t); }
+            if let Some(c) = args.correlation_id() { call = call.correlation_id(c); }
+            crate::dynamic::to_json(call.send().await?)
+        }
+    };
+    Ok((c, m, b, a))
+}
+
+fn param_doc(p: &ParamSpec) -> String {
+    let mut doc = format!(
+        "`{}` ({} parameter, {}{})",
+        p.name,
+        p.location.to_ascii_lowercase(),
+        p.hint,
+        if p.required { ", required" } else { "" }
+    );
+    if let Some(d) = &p.description {
+        doc.push_str(": ");
+        doc.push_str(d.trim());
+    }
+    doc
+}
+
+fn method_doc(op: &OpSpec) -> String {
+    let mut doc = String::new();
+    if let Some(s) = &op.summary {
+        doc.push_str(s.trim());
+        doc.push_str(".\n\n");
+    }
+    if let Some(d) = &op.description {
+        doc.push_str(d.trim());
+        doc.push_str("\n\n");
+    }
+    doc.push_str(&format!(
+        "Sends `{} {}` (operation `{}`); {}.",
+        op.method,
+        op.path,
+        op.id,
+        if op.idempotent {
+            "idempotent, so it is also retried after a timeout, a broken connection or a 5xx"
+        } else {
+            "not idempotent, so it is retried only when the server provably did not process it"
+        }
+    ));
+    doc
+}
+
+fn type_last_ident(ty: &syn::Type) -> Option<String> {
+    match ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    }
+}
+
+/// The operations of the prepared spec, sorted by id.
+fn operations(spec: &OpenAPI) -> Result<Vec<OpSpec>> {
+    let components = spec.components.as_ref();
+    let mut ops = Vec::new();
+    for (path, item) in &spec.paths.paths {
+        let ReferenceOr::Item(item) = item else {
+            bail!("{path}: a path item by reference is not supported");
+        };
+        for (method, op) in item.iter() {
+            let method = method.to_ascii_uppercase();
+            let id = op
+                .operation_id
+                .clone()
+                .with_context(|| format!("{method} {path} has no operationId"))?;
+            let mut params = Vec::new();
+            for p in item.parameters.iter().chain(&op.parameters) {
+                let p = match p {
+                    ReferenceOr::Item(p) => p.clone(),
+                    ReferenceOr::Reference { reference } => {
+                        let key = reference.rsplit('/').next().unwrap_or_default();
+                        components
+                            .and_then(|c| c.parameters.get(key))
+                            .and_then(|p| p.as_item())
+                            .cloned()
+                            .with_context(|| format!("{id}: parameter {reference} is not defined"))?
+                    }
+                };
+                let location = match &p {
+                    Parameter::Path { .. } => "Path",
+                    Parameter::Query { .. } => "Query",
+                    Parameter::Header { .. } => "Header",
+                    Parameter::Cookie { .. } => bail!("{id}: cookie parameters are not supported"),
+                };
+                let data = p.parameter_data_ref();
+                let hint = match &data.format {
+                    openapiv3::ParameterSchemaOrContent::Schema(s) => hint(s, components),
+                    _ => "value".to_string(),
+                };
+                params.push(ParamSpec {
+                    name: data.name.clone(),
+                    location,
+                    required: data.required,
+                    description: data.description.clone(),
+                    hint,
+                });
+            }
+            let body = op.request_body.as_ref().map(|b| match b {
+                ReferenceOr::Item(b) => BodySpec {
+                    required: b.required,
+                    description: b.description.clone(),
+                },
+                ReferenceOr::Reference { .. } => BodySpec {
+                    required: true,
+                    description: None,
+                },
+            });
+            ops.push(OpSpec {
+                idempotent: idempotent(&method, op).with_context(|| id.clone())?,
+                id,
+                method,
+                path: path.clone(),
+                summary: op.summary.clone(),
+                description: op.description.clone(),
+                params,
+                body,
+            });
+        }
+    }
+    ops.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(ops)
+}
+
+/// A short name for a parameter's type, for docs and the CLI's value names.
+fn hint(schema: &ReferenceOr<Schema>, components: Option<&openapiv3::Components>) -> String {
+    let schema = match schema {
+        ReferenceOr::Item(s) => Some(s.clone()),
+        ReferenceOr::Reference { reference } => components.and_then(|c| {
+            c.schemas
+                .get(reference.rsplit('/').next().unwrap_or_default())
+                .and_then(|s| s.as_item())
+                .cloned()
+        }),
+    };
+    let Some(schema) = schema else {
+        return "value".to_string();
+    };
+    match &schema.schema_kind {
+        SchemaKind::Type(Type::String(s)) if !s.enumeration.is_empty() => s
+            .enumeration
+            .iter()
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("|"),
+        SchemaKind::Type(Type::String(s)) => match &s.format {
+            openapiv3::VariantOrUnknownOrEmpty::Item(f) => format!("{f:?}").to_lowercase(),
+            openapiv3::VariantOrUnknownOrEmpty::Unknown(f) => f.clone(),
+            openapiv3::VariantOrUnknownOrEmpty::Empty => "string".to_string(),
+        },
+        SchemaKind::Type(Type::Integer(i)) => match &i.format {
+            openapiv3::VariantOrUnknownOrEmpty::Item(f) => format!("{f:?}").to_lowercase(),
+            _ => "integer".to_string(),
+        },
+        SchemaKind::Type(Type::Number(_)) => "number".to_string(),
+        SchemaKind::Type(Type::Boolean(_)) => "true|false".to_string(),
+        _ => "value".to_string(),
+    }
+}
+
+/// What progenitor generated, by `(METHOD, path)`: read from the doc line of each
+/// builder's `send` ("Sends a `PATCH` request to `/v1/…`").
+fn raw_operations(file: &syn::File) -> Result<BTreeMap<(String, String), RawOp>> {
+    let builder_mod = file
+        .items
+        .iter()
+        .find_map(|i| match i {
+            syn::Item::Mod(m) if m.ident == "builder" => m.content.as_ref().map(|c| &c.1),
+            _ => None,
+        })
+        .context("progenitor's output has no `mod builder`")?;
+    let mut out = BTreeMap::new();
+    for item in builder_mod {
+        let syn::Item::Impl(imp) = item else { continue };
+        let mut setters = BTreeMap::new();
+        let mut send = None;
+        for it in &imp.items {
+            let syn::ImplItem::Fn(f) = it else { continue };
+            let name = f.sig.ident.to_string();
+            if name == "send" {
+                send = Some(f);
+            } else if let Some(ty) = try_into_bound(&f.sig.generics) {
+                setters.insert(name, ty);
+            }
+        }
+        let Some(send) = send else { continue };
+        let doc = docs(&send.attrs);
+        let Some((method, path)) = sends(&doc) else {
+            bail!("progenitor's send has no `Sends a … request to …` doc line: {doc}");
+        };
+        let (value, error) =
+            send_types(&send.sig.output).context("reading the types that send returns")?;
+        let syn::Type::Path(self_ty) = &*imp.self_ty else { continue };
+        let builder = self_ty.path.segments.last().context("builder type")?.ident.to_string();
+        let method_name = builder.to_snake_case();
+        out.insert(
+            (method, path),
+            RawOp {
+                method: Ident::new(&method_name, Span::call_site()),
+                setters,
+                value,
+                error,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The setters of each generated body type's builder (`types::builder::X`), with the type
+/// each takes, as the facade names it.
+fn body_properties(file: &syn::File) -> BTreeMap<String, Vec<(String, syn::Type)>> {
+    let mut out = BTreeMap::new();
+    let types = file.items.iter().find_map(|i| match i {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|c| &c.1),
+        _ => None,
+    });
+    let builder = types.into_iter().flatten().find_map(|i| match i {
+        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_ref().map(|c| &c.1),
+        _ => None,
+    });
+    for item in builder.into_iter().flatten() {
+        let syn::Item::Impl(imp) = item else { continue };
+        if imp.trait_.is_some() {
+            continue;
+        }
+        let syn::Type::Path(p) = &*imp.self_ty else { continue };
+        let Some(name) = p.path.segments.last().map(|s| s.ident.to_string()) else {
+            continue;
+        };
+        let mut props = Vec::new();
+        for it in &imp.items {
+            let syn::ImplItem::Fn(f) = it else { continue };
+            if let Some(ty) = try_into_bound(&f.sig.generics) {
+                // Inside `types::builder`, `super::X` is `types::X`.
+                let text = quote!(#ty).to_string().replace("super ::", "types ::");
+                if let Ok(ty) = syn::parse_str::<syn::Type>(&text) {
+                    props.push((f.sig.ident.to_string(), ty));
+                }
+            }
+        }
+        out.insert(name, props);
+    }
+    out
+}
+
+/// `T` in a `where V: std::convert::TryInto<T>` bound.
+fn try_into_bound(generics: &syn::Generics) -> Option<syn::Type> {
+    let clause = generics.where_clause.as_ref()?;
+    for pred in &clause.predicates {
+        let syn::WherePredicate::Type(pt) = pred else { continue };
+        for bound in &pt.bounds {
+            let syn::TypeParamBound::Trait(tb) = bound else { continue };
+            let last = tb.path.segments.last()?;
+            if last.ident != "TryInto" {
+                continue;
+            }
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else { continue };
+            if let Some(syn::GenericArgument::Type(ty)) = args.args.first() {
+                return Some(ty.clone());
+            }
+        }
+    }
+    None
+}
+
+fn docs(attrs: &[syn::Attribute]) -> String {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s), ..
+                }) => Some(s.value()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn sends(doc: &str) -> Option<(String, String)> {
+    let rest = doc.split("Sends a `").nth(1)?;
+    let (method, rest) = rest.split_once('`')?;
+    let rest = rest.split_once("request to `")?.1;
+    let (path, _) = rest.split_once('`')?;
+    Some((method.to_string(), path.to_string()))
+}
+
+/// `T` and `E` in `Result<ResponseValue<T>, Error<E>>`.
+fn send_types(output: &syn::ReturnType) -> Result<(syn::Type, syn::Type)> {
+    let syn::ReturnType::Type(_, ty) = output else {
+        bail!("send returns nothing")
+    };
+    let arg = |ty: &syn::Type, n: usize| -> Option<syn::Type> {
+        let syn::Type::Path(p) = ty else { return None };
+        let last = p.path.segments.last()?;
+        let syn::PathArguments::AngleBracketed(a) = &last.arguments else {
+            return None;
+        };
+        match a.args.iter().nth(n)? {
+            syn::GenericArgument::Type(t) => Some(t.clone()),
+            _ => None,
+        }
+    };
+    let response_value = arg(ty, 0).context("send's Result has no success type")?;
+    let error = arg(ty, 1).context("send's Result has no error type")?;
+    Ok((
+        arg(&response_value, 0).context("send's ResponseValue has no type")?,
+        arg(&error, 0).context("send's Error has no type")?,
+    ))
+}
