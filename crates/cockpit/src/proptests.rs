@@ -7,10 +7,11 @@ use reqwest::{
 };
 
 use crate::{
-    client::{check_tenant, check_url, is_header_token},
-    reset_password::{CustomerUser, from_answer},
+    check::{check_tenant, check_url, is_header_token},
+    error::Error,
     retry::RetryPolicy,
     transport::Seen,
+    types,
 };
 
 proptest! {
@@ -28,7 +29,7 @@ proptest! {
             headers.insert(RETRY_AFTER, v);
         }
         let seen = Seen { status, headers, body: body.clone().into(), truncated: false, broke: false };
-        let err = from_answer(seen, &RetryPolicy::default());
+        let err = Error::from_answer(seen, &RetryPolicy::default());
         prop_assert_eq!(err.status(), Some(status));
         prop_assert!(err.body().unwrap().len() <= 3 * 16 * 1024);
         prop_assert!(err.retry_after().unwrap_or_default() <= std::time::Duration::from_secs(30));
@@ -50,7 +51,7 @@ proptest! {
             truncated: false,
             broke: false,
         };
-        let err = from_answer(seen, &RetryPolicy::default());
+        let err = Error::from_answer(seen, &RetryPolicy::default());
         let api = err.api_error().expect("decodes");
         prop_assert_eq!(api.error_type.as_deref(), Some(t.as_str()));
         prop_assert_eq!(api.errors[0].property_name.as_deref(), Some(p.as_str()));
@@ -84,11 +85,19 @@ proptest! {
         }
     }
 
+    /// The limits are the spec's (maxLength 50 and 48), through the generated types, for a
+    /// user from JSON (as the CLI reads one) and from the builder alike.
     #[test]
     fn user_fields_of_any_length_are_checked_without_panic(name in ".{0,80}", email in ".{0,80}") {
-        let user = CustomerUser { display_name: Some(name.clone()), email: Some(email.clone()), ..Default::default() };
         let ok = name.chars().count() <= 50 && email.chars().count() <= 48;
-        prop_assert_eq!(user.check().is_ok(), ok);
-        prop_assert_eq!(user.to_wire().is_ok(), ok);
+        let json = serde_json::json!({"displayName": name, "email": email, "location": null, "domain": null});
+        prop_assert_eq!(serde_json::from_value::<types::CustomerUser>(json).is_ok(), ok);
+        let built = types::CustomerUser::builder()
+            .display_name(name.parse::<types::CustomerUserDisplayName>().ok())
+            .email(email.parse::<types::CustomerUserEmail>().ok());
+        let both = name.parse::<types::CustomerUserDisplayName>().is_ok()
+            && email.parse::<types::CustomerUserEmail>().is_ok();
+        prop_assert_eq!(both, ok);
+        let _ = built;
     }
 }

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use cockpit::{Client, CustomerUser, ErrorKind, RetryPolicy, SecretString};
+use cockpit::{Client, ErrorKind, Operation, RetryPolicy, SecretString, types::CustomerUser};
 use serde_json::json;
 use support::*;
 use wiremock::{
@@ -45,7 +45,7 @@ async fn sends_the_documented_request_with_a_given_correlation_id() {
         .customer_user_id(uuid(USER))
         .provider_instance_id(uuid(PROVIDER_INSTANCE))
         .customer_user(CustomerUser {
-            temporary_password: Some(SecretString::from("Temp-Pa55!")),
+            temporary_password: Some("Temp-Pa55!".into()),
             ..user()
         })
         .correlation_id(uuid(CORRELATION))
@@ -264,54 +264,64 @@ async fn invalid_input_is_refused_before_anything_is_sent() {
     let server = answering(ResponseTemplate::new(200)).await;
     let client = client(&server.uri());
 
-    let long = CustomerUser {
-        display_name: Some("x".repeat(51)),
-        ..user()
-    };
-    let err = reset_as(&client, long).await.unwrap_err();
+    // A body whose generated builder lacks required fields.
+    let err = client
+        .reset_customer_user_password()
+        .customer_id(uuid(CUSTOMER))
+        .customer_user_id(uuid(USER))
+        .provider_instance_id(uuid(PROVIDER_INSTANCE))
+        .customer_user(CustomerUser::builder().location(Some("PT".to_string())))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(err.correlation_id().is_some());
     assert_eq!(err.attempts(), 0);
     assert!(err.is_before_sending());
-    assert!(err.to_string().starts_with(
-        "invalid input: customerUser.displayName is 51 characters long; the API allows at most 50"
-    ));
+    assert!(
+        err.to_string().starts_with(
+            "invalid input: body: error converting supplied value for customer_user: no value supplied for display_name"
+        ),
+        "{err}"
+    );
 
-    for (field, user) in [
-        (
-            "email is 49",
-            CustomerUser {
-                email: Some("e".repeat(49)),
-                ..user()
-            },
-        ),
-        (
-            "firstName is 51",
-            CustomerUser {
-                first_name: Some("é".repeat(51)),
-                ..user()
-            },
-        ),
-        (
-            "lastName is 51",
-            CustomerUser {
-                last_name: Some("l".repeat(51)),
-                ..user()
-            },
-        ),
+    // The spec's maxLength limits, through the generated types, for a body given as JSON.
+    let op = Operation::find("resetCustomerUserPassword").unwrap();
+    let with = |field: &str, value: String| {
+        let mut user = json!({"displayName": "Ada", "email": null, "location": "PT", "domain": "d"});
+        user[field] = json!(value);
+        client
+            .call(op)
+            .param("customerId", CUSTOMER)
+            .param("customerUserId", USER)
+            .body_json(json!({"providerInstanceId": PROVIDER_INSTANCE, "customerUser": user}))
+    };
+    for (field, value, limit) in [
+        ("displayName", "x".repeat(51), 50),
+        ("email", "e".repeat(49), 48),
+        ("firstName", "é".repeat(51), 50),
+        ("lastName", "l".repeat(51), 50),
     ] {
-        let err = reset_as(&client, user).await.unwrap_err();
-        assert!(err.to_string().contains(field), "{err}");
+        let err = with(field, value).send().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{field}");
+        assert!(
+            err.to_string()
+                .contains(&format!("longer than {limit} characters")),
+            "{err}"
+        );
+        assert!(err.is_before_sending());
     }
-
-    // Exactly at the limits is fine (counted in characters, not bytes).
+    // Exactly at the limits is fine (counted in characters, not bytes), through both paths.
+    with("displayName", "é".repeat(50)).send().await.unwrap();
+    with("email", "e".repeat(48)).send().await.unwrap();
     let at_limit = CustomerUser {
-        display_name: Some("é".repeat(50)),
-        email: Some("e".repeat(48)),
+        display_name: Some("é".repeat(50).parse().unwrap()),
+        email: Some("e".repeat(48).parse().unwrap()),
         ..user()
     };
     reset_as(&client, at_limit).await.unwrap();
-    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    assert!("é".repeat(51).parse::<cockpit::types::CustomerUserDisplayName>().is_err());
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
 
     let err = client
         .reset_customer_user_password()
@@ -321,10 +331,10 @@ async fn invalid_input_is_refused_before_anything_is_sent() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
-    assert!(
-        err.to_string()
-            .starts_with("invalid input: missing customer_user_id, provider_instance_id"),
-        "{err}"
+    assert_eq!(
+        err.to_string().split(" (correlation id").next().unwrap(),
+        "invalid input: missing customerUserId: set it with .customer_user_id(…); \
+         body: no value supplied for provider_instance_id",
     );
 
     let err = client
@@ -342,8 +352,8 @@ async fn invalid_input_is_refused_before_anything_is_sent() {
 
     assert_eq!(
         server.received_requests().await.unwrap().len(),
-        1,
-        "only the valid call was sent"
+        3,
+        "only the valid calls were sent"
     );
 }
 

@@ -10,7 +10,8 @@ use std::{
 };
 
 use cockpit::{
-    AccessToken, Client, ClientCredentials, CustomerUser, RetryPolicy, SecretString, StaticToken,
+    AccessToken, Client, ClientCredentials, RetryPolicy, SecretString, StaticToken,
+    types::CustomerUser,
 };
 use support::*;
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
@@ -36,16 +37,18 @@ fn debug_output_is_pinned_and_redacted() {
         format!("{:?}", AccessToken::new(SecretString::from(TOKEN), None)),
         "AccessToken { secret: \"** redacted **\", expires_at: None }"
     );
+    // The generated type, with `temporaryPassword` in the `Secret` that the spec's
+    // `x-rust-type` names.
     let user = CustomerUser {
-        display_name: Some("Ada".into()),
-        temporary_password: Some(SecretString::from("Temp-Pa55!")),
-        ..Default::default()
+        display_name: Some("Ada".parse().unwrap()),
+        temporary_password: Some("Temp-Pa55!".into()),
+        ..user()
     };
-    assert_eq!(
-        format!("{user:?}"),
-        "CustomerUser { id: None, display_name: Some(\"Ada\"), email: None, first_name: None, \
-         last_name: None, location: None, temporary_password: Some(\"** redacted **\"), domain: None }"
-    );
+    let pinned = "CustomerUser { display_name: Some(CustomerUserDisplayName(\"Ada\")), \
+         domain: Some(\"contoso.example\"), email: Some(CustomerUserEmail(\"ada@contoso.example\")), \
+         first_name: Some(CustomerUserFirstName(\"Ada\")), id: None, last_name: None, \
+         location: Some(\"PT\"), temporary_password: Some(Secret(** redacted **)) }";
+    assert_eq!(format!("{user:?}"), pinned);
 
     let builder = Client::builder()
         .base_url("https://api.cloudcockpit.com")
@@ -75,6 +78,22 @@ fn debug_output_is_pinned_and_redacted() {
         .build()
         .unwrap();
     assert!(!format!("{with_credentials:?}").contains(CLIENT_SECRET));
+
+    // A call builder holds the body, and shows the password no more than the type does.
+    let call = client
+        .reset_customer_user_password()
+        .customer_id(uuid(CUSTOMER))
+        .customer_user(user.clone())
+        .correlation_id(uuid(CORRELATION));
+    assert_eq!(
+        format!("{call:?}"),
+        format!(
+            "ResetCustomerUserPassword {{ client: {client:?}, options: CallOptions {{ tenant: None, \
+             correlation_id: Some({CORRELATION}) }}, customer_id: Ok(Some({CUSTOMER})), \
+             customer_user_id: Ok(None), body: Ok(ResetPasswordRequest {{ customer_user: Ok({pinned}), \
+             provider_instance_id: Err(\"no value supplied for provider_instance_id\") }}) }}"
+        )
+    );
 }
 
 /// A writer that collects everything the subscriber writes.

@@ -7,7 +7,7 @@ use std::sync::{
     atomic::{AtomicUsize, Ordering},
 };
 
-use cockpit::{Client, CustomerUser, RetryPolicy, SecretString, Uuid};
+use cockpit::{Client, RetryPolicy, SecretString, Uuid, types::CustomerUser};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpListener,
@@ -24,14 +24,17 @@ pub fn uuid(s: &str) -> Uuid {
     Uuid::parse_str(s).unwrap()
 }
 
+/// The test user, in the generated type: its limited fields are parsed, which checks them.
 pub fn user() -> CustomerUser {
     CustomerUser {
-        display_name: Some("Ada Lovelace".into()),
-        email: Some("ada@contoso.example".into()),
-        first_name: Some("Ada".into()),
+        id: None,
+        display_name: Some("Ada Lovelace".parse().unwrap()),
+        email: Some("ada@contoso.example".parse().unwrap()),
+        first_name: Some("Ada".parse().unwrap()),
+        last_name: None,
         location: Some("PT".into()),
+        temporary_password: None,
         domain: Some("contoso.example".into()),
-        ..Default::default()
     }
 }
 
