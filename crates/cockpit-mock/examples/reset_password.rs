@@ -11,7 +11,7 @@
 
 use std::env;
 
-use cockpit::{Client, ClientCredentials, CustomerUser, SecretString, Uuid};
+use cockpit::{Client, ClientCredentials, SecretString, Uuid, types::CustomerUser};
 use cockpit_mock::{MockCloudCockpit, Outcome};
 
 fn var(name: &str) -> Result<String, String> {
@@ -24,14 +24,16 @@ fn id(name: &str) -> Result<Uuid, String> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The spec's type: parsing a limited field checks its documented maxLength.
     let user = CustomerUser {
-        display_name: Some("Ada Lovelace".into()),
-        email: Some("ada@contoso.example".into()),
-        first_name: Some("Ada".into()),
-        last_name: Some("Lovelace".into()),
+        id: None,
+        display_name: Some("Ada Lovelace".parse()?),
+        email: Some("ada@contoso.example".parse()?),
+        first_name: Some("Ada".parse()?),
+        last_name: Some("Lovelace".parse()?),
         location: Some("PT".into()),
+        temporary_password: None,
         domain: Some("contoso.example".into()),
-        ..Default::default()
     };
 
     let (client, ids, mock) = match env::var("COCKPIT_BASE_URL") {
@@ -81,7 +83,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("the server received:");
             println!(
                 "  PATCH /v1/Customers/{}/users/{}/reset-password",
-                received.customer_id, received.customer_user_id
+                received.param("customerId").unwrap_or_default(),
+                received.param("customerUserId").unwrap_or_default()
             );
             println!(
                 "  Authorization: {}",

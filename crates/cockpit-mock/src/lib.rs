@@ -2,31 +2,42 @@
 //! An in-process mock of the CloudCockpit API, for testing code that uses `cockpit`
 //! without the network or credentials.
 //!
-//! It listens on loopback, answers reset-password with any documented outcome, and
-//! records what it received so that a test can assert what went over the wire.
+//! It listens on loopback, answers any operation of the spec ([`cockpit::OPERATIONS`])
+//! with any documented outcome, and records what it received, by operation, so that a test
+//! can assert what went over the wire. Nothing in it is written per operation: an
+//! operation added to the spec can be expected and answered as soon as `cockpit` has it.
 //!
 //! ```no_run
-//! use cockpit::{CustomerUser, Uuid};
+//! use cockpit::{Uuid, operations, types::CustomerUser};
 //! use cockpit_mock::{MockCloudCockpit, Outcome};
 //!
 //! # async fn test() {
 //! let mock = MockCloudCockpit::start().await;
 //! let customer = Uuid::new_v4();
-//! mock.expect_reset_password().customer_id(customer).times(1).respond(Outcome::Ok).await;
+//! mock.expect(&operations::RESET_CUSTOMER_USER_PASSWORD)
+//!     .param("customerId", customer)
+//!     .times(1)
+//!     .respond(Outcome::Ok)
+//!     .await;
 //!
 //! // The code under test, given a client pointed at the mock:
+//! let user = CustomerUser {
+//!     display_name: Some("Ada".parse().unwrap()),
+//!     email: None, location: None, domain: None,
+//!     id: None, first_name: None, last_name: None, temporary_password: None,
+//! };
 //! mock.client()
 //!     .reset_customer_user_password()
 //!     .customer_id(customer)
 //!     .customer_user_id(Uuid::new_v4())
 //!     .provider_instance_id(Uuid::new_v4())
-//!     .customer_user(CustomerUser { display_name: Some("Ada".into()), ..Default::default() })
+//!     .customer_user(user)
 //!     .send()
 //!     .await
 //!     .unwrap();
 //!
-//! let received = mock.received_resets().await;
-//! assert_eq!(received[0].customer_id, customer.to_string());
+//! let received = mock.received(&operations::RESET_CUSTOMER_USER_PASSWORD).await;
+//! assert_eq!(received[0].param("customerId"), Some(customer.to_string().as_str()));
 //! assert_eq!(received[0].body["customerUser"]["displayName"], "Ada");
 //! assert!(received[0].has_bearer_token(MockCloudCockpit::TOKEN));
 //! # }
@@ -34,14 +45,11 @@
 
 #![deny(missing_docs, missing_debug_implementations)]
 
-use std::fmt;
+use std::{collections::BTreeMap, fmt};
 
-use cockpit::{Client, ClientBuilder, RetryPolicy, SecretString, Uuid};
+use cockpit::{Client, ClientBuilder, Operation, ParamIn, RetryPolicy, SecretString, operations};
 use serde_json::{Value, json};
-use wiremock::{
-    Mock, MockServer, Request, Respond, ResponseTemplate,
-    matchers::{header, method, path_regex},
-};
+use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// A mock CloudCockpit API on a loopback port of its own; it stops when dropped.
 #[derive(Debug)]
@@ -88,66 +96,68 @@ impl MockCloudCockpit {
             .expect("the mock's client settings are valid")
     }
 
-    /// Sets what reset-password answers.
-    pub fn expect_reset_password(&self) -> ResetPasswordExpectation<'_> {
-        ResetPasswordExpectation {
+    /// Sets what `op` answers, for the requests that match what the expectation names.
+    pub fn expect(&self, op: &'static Operation) -> Expectation<'_> {
+        Expectation {
             mock: self,
-            customer_id: None,
-            customer_user_id: None,
+            op,
+            params: BTreeMap::new(),
             tenant: None,
             times: None,
         }
     }
 
-    /// Every reset-password request received so far, in order.
-    pub async fn received_resets(&self) -> Vec<ReceivedReset> {
-        let ids = path_ids();
+    /// Sets what reset-password answers: [`expect`](Self::expect) for
+    /// `resetCustomerUserPassword`.
+    pub fn expect_reset_password(&self) -> Expectation<'_> {
+        self.expect(&operations::RESET_CUSTOMER_USER_PASSWORD)
+    }
+
+    /// Every request for `op` received so far, in order.
+    pub async fn received(&self, op: &'static Operation) -> Vec<Received> {
         self.server
             .received_requests()
             .await
             .unwrap_or_default()
-            .into_iter()
-            .filter(|r| r.method.as_str() == "PATCH")
-            .filter_map(|r| {
-                let (customer_id, customer_user_id) = ids(r.url.path())?;
-                let header = |name: &str| {
-                    r.headers
-                        .get(name)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned)
-                };
-                Some(ReceivedReset {
-                    customer_id,
-                    customer_user_id,
-                    tenant: header("x-tenant"),
-                    correlation_id: header("x-correlation-id"),
-                    content_type: header("content-type"),
-                    authorization: header("authorization"),
-                    body: serde_json::from_slice(&r.body).unwrap_or(Value::Null),
-                })
-            })
+            .iter()
+            .filter_map(|r| Received::of(op, r))
             .collect()
     }
-}
 
-/// Splits a reset-password path into its two ids.
-fn path_ids() -> impl Fn(&str) -> Option<(String, String)> {
-    |p: &str| {
-        let rest = p.strip_prefix("/v1/Customers/")?;
-        let (customer, rest) = rest.split_once("/users/")?;
-        let user = rest.strip_suffix("/reset-password")?;
-        (!customer.contains('/') && !user.contains('/'))
-            .then(|| (customer.to_string(), user.to_string()))
+    /// Every reset-password request received so far, in order.
+    pub async fn received_resets(&self) -> Vec<Received> {
+        self.received(&operations::RESET_CUSTOMER_USER_PASSWORD)
+            .await
     }
 }
 
-/// One reset-password request as the mock received it.
+/// The path parameters of `path` when it is an instance of `template`.
+fn path_params(template: &str, path: &str) -> Option<BTreeMap<String, String>> {
+    let mut params = BTreeMap::new();
+    let mut segments = path.split('/');
+    for expected in template.split('/') {
+        let segment = segments.next()?;
+        match expected.strip_prefix('{').and_then(|e| e.strip_suffix('}')) {
+            Some(name) if !segment.is_empty() => {
+                params.insert(name.to_string(), segment.to_string());
+            }
+            Some(_) => return None,
+            None if expected == segment => {}
+            None => return None,
+        }
+    }
+    segments.next().is_none().then_some(params)
+}
+
+/// One request for an operation, as the mock received it.
 #[derive(Clone, PartialEq)]
-pub struct ReceivedReset {
-    /// The `customerId` path segment.
-    pub customer_id: String,
-    /// The `customerUserId` path segment.
-    pub customer_user_id: String,
+pub struct Received {
+    /// The operation's id.
+    pub operation: &'static str,
+    /// The path parameters, by their API names.
+    pub path: BTreeMap<String, String>,
+    /// The query parameters, by their API names.
+    pub query: BTreeMap<String, String>,
     /// The `X-Tenant` header.
     pub tenant: Option<String>,
     /// The `X-Correlation-Id` header.
@@ -155,11 +165,45 @@ pub struct ReceivedReset {
     /// The `Content-Type` header.
     pub content_type: Option<String>,
     authorization: Option<String>,
-    /// The JSON body (`Null` if it was not JSON).
+    /// The JSON body (`Null` if there was none, or it was not JSON).
     pub body: Value,
 }
 
-impl ReceivedReset {
+/// One reset-password request as the mock received it.
+pub type ReceivedReset = Received;
+
+impl Received {
+    fn of(op: &'static Operation, r: &Request) -> Option<Received> {
+        if !r.method.as_str().eq_ignore_ascii_case(op.method) {
+            return None;
+        }
+        let path = path_params(op.path, r.url.path())?;
+        let header = |name: &str| {
+            r.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        Some(Received {
+            operation: op.id,
+            path,
+            query: r.url.query_pairs().into_owned().collect(),
+            tenant: header("x-tenant"),
+            correlation_id: header("x-correlation-id"),
+            content_type: header("content-type"),
+            authorization: header("authorization"),
+            body: serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+        })
+    }
+
+    /// A path or query parameter, by its API name (such as `customerId`).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.path
+            .get(name)
+            .or_else(|| self.query.get(name))
+            .map(String::as_str)
+    }
+
     /// Whether the request carried `Authorization: Bearer <token>`.
     pub fn has_bearer_token(&self, token: &str) -> bool {
         self.authorization
@@ -173,24 +217,37 @@ impl ReceivedReset {
         self.authorization.is_some()
     }
 
-    /// The body with `customerUser.temporaryPassword` replaced by `** redacted **`, for
-    /// printing.
+    /// The body with every `temporaryPassword` replaced by `** redacted **`, for printing.
     pub fn redacted_body(&self) -> Value {
         let mut body = self.body.clone();
-        if let Some(p) = body.pointer_mut("/customerUser/temporaryPassword")
-            && !p.is_null()
-        {
-            *p = json!("** redacted **");
-        }
+        redact(&mut body);
         body
     }
 }
 
-impl fmt::Debug for ReceivedReset {
+/// Replaces the values of `temporaryPassword`, at any depth.
+fn redact(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if key == "temporaryPassword" && !v.is_null() {
+                    *v = json!("** redacted **");
+                } else {
+                    redact(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
+impl fmt::Debug for Received {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReceivedReset")
-            .field("customer_id", &self.customer_id)
-            .field("customer_user_id", &self.customer_user_id)
+        f.debug_struct("Received")
+            .field("operation", &self.operation)
+            .field("path", &self.path)
+            .field("query", &self.query)
             .field("tenant", &self.tenant)
             .field("correlation_id", &self.correlation_id)
             .field("content_type", &self.content_type)
@@ -220,6 +277,8 @@ pub struct ErrorBody {
 pub enum Outcome {
     /// 200 with no body.
     Ok,
+    /// 200 with this JSON body, for an operation that answers with one.
+    Json(Value),
     /// 400 with the error body.
     BadRequest(ErrorBody),
     /// 401 with no body.
@@ -264,6 +323,7 @@ impl Respond for Answer {
         };
         match &self.0 {
             Outcome::Ok => ResponseTemplate::new(200),
+            Outcome::Json(body) => ResponseTemplate::new(200).set_body_json(body),
             Outcome::BadRequest(body) => error(400, body),
             Outcome::Unauthorized => ResponseTemplate::new(401),
             Outcome::Forbidden => ResponseTemplate::new(403),
@@ -278,28 +338,47 @@ impl Respond for Answer {
     }
 }
 
-/// An expectation on reset-password being set up; [`respond`](Self::respond) mounts it.
+/// An expectation on one operation being set up; [`respond`](Self::respond) mounts it.
 #[must_use = "nothing is expected until .respond(…).await"]
 #[derive(Debug)]
-pub struct ResetPasswordExpectation<'a> {
+pub struct Expectation<'a> {
     mock: &'a MockCloudCockpit,
-    customer_id: Option<Uuid>,
-    customer_user_id: Option<Uuid>,
+    op: &'static Operation,
+    params: BTreeMap<String, String>,
     tenant: Option<String>,
     times: Option<u64>,
 }
 
-impl ResetPasswordExpectation<'_> {
-    /// Only requests for this customer.
-    pub fn customer_id(mut self, id: Uuid) -> Self {
-        self.customer_id = Some(id);
+/// One reset-password expectation: an [`Expectation`] on `resetCustomerUserPassword`.
+pub type ResetPasswordExpectation<'a> = Expectation<'a>;
+
+impl Expectation<'_> {
+    /// Only requests whose path or query parameter `name` (its API name, such as
+    /// `customerId`) is `value`.
+    ///
+    /// # Panics
+    ///
+    /// When the operation has no path or query parameter of that name: a typo in a test.
+    pub fn param(mut self, name: &str, value: impl ToString) -> Self {
+        assert!(
+            self.op
+                .param(name)
+                .is_some_and(|p| matches!(p.location, ParamIn::Path | ParamIn::Query)),
+            "{} has no path or query parameter {name:?}",
+            self.op.id
+        );
+        self.params.insert(name.to_string(), value.to_string());
         self
     }
 
-    /// Only requests for this customer user.
-    pub fn customer_user_id(mut self, id: Uuid) -> Self {
-        self.customer_user_id = Some(id);
-        self
+    /// Only requests for this customer: `param("customerId", id)`.
+    pub fn customer_id(self, id: cockpit::Uuid) -> Self {
+        self.param("customerId", id)
+    }
+
+    /// Only requests for this customer user: `param("customerUserId", id)`.
+    pub fn customer_user_id(self, id: cockpit::Uuid) -> Self {
+        self.param("customerUserId", id)
     }
 
     /// Only requests with this `X-Tenant`.
@@ -316,21 +395,39 @@ impl ResetPasswordExpectation<'_> {
 
     /// Answers matching requests with `outcome`.
     pub async fn respond(self, outcome: Outcome) {
-        // A given id matches itself; an id not given matches any path segment.
-        let segment =
-            |id: Option<Uuid>| id.map_or_else(|| "[^/]+".to_string(), |id| id.to_string());
-        let mut mock = Mock::given(method("PATCH")).and(path_regex(format!(
-            "^/v1/Customers/{}/users/{}/reset-password$",
-            segment(self.customer_id),
-            segment(self.customer_user_id)
-        )));
-        if let Some(tenant) = self.tenant {
-            mock = mock.and(header("x-tenant", tenant.as_str()));
-        }
-        let mut mock = mock.respond_with(Answer(outcome));
+        let mut mock = Mock::given(Matches {
+            op: self.op,
+            params: self.params,
+            tenant: self.tenant,
+        })
+        .respond_with(Answer(outcome));
         if let Some(n) = self.times {
             mock = mock.expect(n);
         }
         mock.mount(&self.mock.server).await;
+    }
+}
+
+/// Matches the requests for one operation, with the parameters and tenant an expectation
+/// names.
+#[derive(Debug)]
+struct Matches {
+    op: &'static Operation,
+    params: BTreeMap<String, String>,
+    tenant: Option<String>,
+}
+
+impl Match for Matches {
+    fn matches(&self, request: &Request) -> bool {
+        let Some(received) = Received::of(self.op, request) else {
+            return false;
+        };
+        self.params
+            .iter()
+            .all(|(name, value)| received.param(name) == Some(value.as_str()))
+            && self
+                .tenant
+                .as_ref()
+                .is_none_or(|t| received.tenant.as_ref() == Some(t))
     }
 }

@@ -1,6 +1,6 @@
 //! The mock answers each outcome as the API documents it and records what it received.
 
-use cockpit::{CustomerUser, ErrorKind, Uuid};
+use cockpit::{ErrorKind, Uuid, types::CustomerUser};
 use cockpit_mock::{ErrorBody, MockCloudCockpit, Outcome};
 
 async fn reset(
@@ -14,9 +14,14 @@ async fn reset(
         .customer_user_id(user)
         .provider_instance_id(Uuid::nil())
         .customer_user(CustomerUser {
-            display_name: Some("Ada".into()),
-            temporary_password: Some("Temp-Pa55!".to_string().into()),
-            ..Default::default()
+            display_name: Some("Ada".parse().unwrap()),
+            temporary_password: Some("Temp-Pa55!".into()),
+            email: None,
+            location: None,
+            domain: None,
+            id: None,
+            first_name: None,
+            last_name: None,
         })
         .send()
         .await
@@ -41,8 +46,9 @@ async fn records_what_it_received_and_matches_on_ids() {
     let received = mock.received_resets().await;
     assert_eq!(received.len(), 2);
     let first = &received[0];
-    assert_eq!(first.customer_id, customer.to_string());
-    assert_eq!(first.customer_user_id, user.to_string());
+    assert_eq!(first.operation, "resetCustomerUserPassword");
+    assert_eq!(first.param("customerId"), Some(customer.to_string().as_str()));
+    assert_eq!(first.param("customerUserId"), Some(user.to_string().as_str()));
     assert_eq!(first.tenant.as_deref(), Some(MockCloudCockpit::TENANT));
     assert_eq!(first.correlation_id, Some(done.correlation_id.to_string()));
     assert_eq!(first.content_type.as_deref(), Some("application/json"));

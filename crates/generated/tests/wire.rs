@@ -26,12 +26,34 @@ fn body() -> types::ResetPasswordRequest {
         .unwrap()
 }
 
+/// What the `cockpit` facade's transport does for every operation: add the token, the
+/// tenant and the correlation id, which the generated client no longer takes as parameters.
+#[derive(Debug)]
+struct PipelineHeaders;
+
+impl cockpit_generated::Transport for PipelineHeaders {
+    fn on_request(&self, request: &mut reqwest::Request) {
+        use reqwest::header::HeaderValue;
+        let headers = request.headers_mut();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer test-token"),
+        );
+        headers.insert("x-tenant", HeaderValue::from_static("portal.cloudcockpit.com"));
+        headers.insert("x-correlation-id", HeaderValue::from_static(CORRELATION));
+    }
+
+    fn on_response(&self, response: reqwest::Response) -> cockpit_generated::Received<'_> {
+        cockpit_generated::Received::Ready(response)
+    }
+}
+
 /// The workspace builds reqwest without a bundled crypto provider (the `cockpit` facade
 /// passes a ring-based TLS configuration instead), so `Client::new` needs a process-wide
 /// default, as the crate docs say.
 fn client(server: &MockServer) -> Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    Client::new(&server.uri(), None)
+    Client::new(&server.uri(), Some(std::sync::Arc::new(PipelineHeaders)))
 }
 
 async fn call(
@@ -41,9 +63,6 @@ async fn call(
         .reset_customer_user_password()
         .customer_id(CUSTOMER.parse::<Uuid>().unwrap())
         .customer_user_id(USER.parse::<Uuid>().unwrap())
-        .authorization("Bearer test-token")
-        .x_tenant("portal.cloudcockpit.com")
-        .x_correlation_id(CORRELATION.parse::<Uuid>().unwrap())
         .body(body())
         .send()
         .await
@@ -121,12 +140,12 @@ async fn required_nullable_fields_are_sent_as_null() {
         )
         .try_into()
         .unwrap();
-    client(&server)
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // Without a transport, the generated client alone.
+    Client::new(&server.uri(), None)
         .reset_customer_user_password()
         .customer_id(CUSTOMER.parse::<Uuid>().unwrap())
         .customer_user_id(USER.parse::<Uuid>().unwrap())
-        .authorization("Bearer t")
-        .x_tenant("portal.cloudcockpit.com")
         .body(body)
         .send()
         .await
@@ -137,8 +156,10 @@ async fn required_nullable_fields_are_sent_as_null() {
         sent["customerUser"],
         json!({"displayName": null, "email": null, "location": null, "domain": null})
     );
-    // X-Correlation-Id is optional: not given, not sent.
-    assert!(received[0].headers.get("x-correlation-id").is_none());
+    // The pipeline's headers are the transport's to add: the generated client sends none.
+    for name in ["authorization", "x-tenant", "x-correlation-id", "api-version"] {
+        assert!(received[0].headers.get(name).is_none(), "{name}");
+    }
 }
 
 #[tokio::test]
@@ -190,18 +211,21 @@ async fn documented_bodiless_errors_keep_their_status() {
     }
 }
 
-/// A transport that records whether the Authorization header reached it marked sensitive,
-/// and the status of the response it was handed.
+/// A transport that records what the generated code set before it, and the status of the
+/// response it was handed.
 #[derive(Debug, Default)]
 struct Recording {
-    sensitive: std::sync::Mutex<Option<bool>>,
+    headers: std::sync::Mutex<Vec<String>>,
     status: std::sync::Mutex<Option<u16>>,
 }
 
 impl cockpit_generated::Transport for Recording {
-    fn on_request(&self, request: &reqwest::Request) {
-        let auth = request.headers().get(reqwest::header::AUTHORIZATION);
-        *self.sensitive.lock().unwrap() = auth.map(|v| v.is_sensitive());
+    fn on_request(&self, request: &mut reqwest::Request) {
+        *self.headers.lock().unwrap() = request
+            .headers()
+            .keys()
+            .map(|k| k.as_str().to_string())
+            .collect();
     }
 
     fn on_response(&self, response: reqwest::Response) -> cockpit_generated::Received<'_> {
@@ -211,7 +235,7 @@ impl cockpit_generated::Transport for Recording {
 }
 
 #[tokio::test]
-async fn requests_reach_the_transport_with_the_token_marked_sensitive() {
+async fn the_transport_sees_each_request_without_api_version_and_each_response() {
     let server = server_answering(ResponseTemplate::new(200)).await;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
@@ -221,13 +245,15 @@ async fn requests_reach_the_transport_with_the_token_marked_sensitive() {
         .reset_customer_user_password()
         .customer_id(CUSTOMER.parse::<Uuid>().unwrap())
         .customer_user_id(USER.parse::<Uuid>().unwrap())
-        .authorization("Bearer secret-token")
-        .x_tenant("portal.cloudcockpit.com")
         .body(body())
         .send()
         .await
         .unwrap();
-    assert_eq!(*recording.sensitive.lock().unwrap(), Some(true));
+    // The hook removed progenitor's `api-version` before the transport saw the request.
+    assert_eq!(
+        *recording.headers.lock().unwrap(),
+        ["accept", "content-type"]
+    );
     assert_eq!(*recording.status.lock().unwrap(), Some(200));
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
