@@ -79,6 +79,7 @@ pub(crate) fn idempotent(method: &str, op: &openapiv3::Operation) -> Result<bool
 /// Renders the facade's glue for `spec` (prepared) from progenitor's `file`.
 pub(crate) fn render(spec: &OpenAPI, file: &syn::File) -> Result<String> {
     let ops = operations(spec)?;
+    let secrets = secret_properties(spec);
     let raw = raw_operations(file)?;
     let props = body_properties(file);
     let mut consts = Vec::new();
@@ -120,6 +121,10 @@ pub(crate) fn render(spec: &OpenAPI, file: &syn::File) -> Result<String> {
 
         /// Every operation in the spec, sorted by id.
         pub static OPERATIONS: &[&Operation] = &[#(#list),*];
+
+        /// The body properties that the spec maps to [`Secret`](crate::Secret) with
+        /// `x-rust-type`: never printed in clear.
+        pub static SECRET_PROPERTIES: &[&str] = &[#(#secrets),*];
 
         impl Client {
             #(#methods)*
@@ -513,6 +518,32 @@ fn operations(spec: &OpenAPI) -> Result<Vec<OpSpec>> {
     }
     ops.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(ops)
+}
+
+/// The names of the schema properties whose `x-rust-type` is the generated crate's
+/// `Secret`, sorted and without repeats.
+fn secret_properties(spec: &OpenAPI) -> Vec<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for schema in spec.components.iter().flat_map(|c| c.schemas.values()) {
+        let Some(schema) = schema.as_item() else { continue };
+        let SchemaKind::Type(Type::Object(object)) = &schema.schema_kind else {
+            continue;
+        };
+        for (name, property) in &object.properties {
+            let Some(property) = property.as_item() else { continue };
+            let secret = property
+                .schema_data
+                .extensions
+                .get("x-rust-type")
+                .and_then(|x| x.get("path"))
+                .and_then(|p| p.as_str())
+                .is_some_and(|p| p == "cockpit_generated::Secret");
+            if secret {
+                out.insert(name.clone());
+            }
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// A short name for a parameter's type, for docs and the CLI's value names.

@@ -7,11 +7,14 @@ use std::{
 };
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use cockpit::{
-    Client, ClientCredentials, CustomerUser, Error, ErrorKind, RetryPolicy, SecretString, Uuid,
+    Client, ClientCredentials, Error, ErrorKind, Operation, RetryPolicy, SecretString, Uuid,
+    types::CustomerUser,
 };
 use serde_json::json;
+
+mod operations;
 
 /// Exit codes, documented in `--help`.
 mod exit {
@@ -48,6 +51,7 @@ struct Cli {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Connection")]
 struct Connection {
     /// The portal's domain, sent as X-Tenant
     #[arg(long, env = "COCKPIT_TENANT", global = true)]
@@ -83,9 +87,13 @@ struct Connection {
     json: bool,
 }
 
+/// The hand-written conveniences. Every operation of the spec is also a subcommand of its
+/// own, named after its operationId, added from `cockpit::OPERATIONS` (see
+/// `operations.rs`).
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Reset a customer user's password (PATCH /v1/Customers/{customerId}/users/{customerUserId}/reset-password)
+    /// Reset a customer user's password, with a flag per field (a convenience over
+    /// reset-customer-user-password)
     #[command(after_help = "\
 Examples:
   # Flags for the user's details:
@@ -146,8 +154,22 @@ struct ResetPassword {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let json = cli.conn.json;
+    let matches = operations::with_operations(Cli::command()).get_matches();
+    let conn = match Connection::from_arg_matches(&matches) {
+        Ok(conn) => conn,
+        Err(e) => e.exit(),
+    };
+    let json = conn.json;
+    let job = match matches
+        .subcommand()
+        .and_then(|(name, sub)| operations::find(name).map(|op| (op, sub)))
+    {
+        Some((op, sub)) => Job::Operation(conn, op, sub.clone()),
+        None => match Cli::from_arg_matches(&matches) {
+            Ok(cli) => Job::Convenience(cli),
+            Err(e) => e.exit(),
+        },
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -158,7 +180,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let outcome = match job {
+        Job::Operation(conn, op, sub) => runtime.block_on(operations::run(&conn, op, &sub)),
+        Job::Convenience(cli) => runtime.block_on(run(cli)),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(e)) => {
             report_usage(&e, json);
@@ -189,6 +215,14 @@ fn main() -> ExitCode {
             ExitCode::from(exit::DONE_NOT_SHOWN)
         }
     }
+}
+
+/// What the command line asks for.
+enum Job {
+    /// An operation of the spec, by its generated subcommand.
+    Operation(Connection, &'static Operation, ArgMatches),
+    /// A hand-written convenience.
+    Convenience(Cli),
 }
 
 enum Failure {
@@ -241,7 +275,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             done.correlation_id
         )
     };
-    // Not `println!`, which panics when stdout is closed: the reset has happened by now.
+    print_result(result)
+}
+
+/// Prints the result of a call that went through. Not `println!`, which panics when stdout
+/// is closed: the call has happened by now.
+fn print_result(result: String) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{result}")
         .and_then(|()| stdout.flush())
@@ -287,19 +326,25 @@ fn client(conn: &Connection) -> Result<Client, Failure> {
     Ok(builder.build()?)
 }
 
+/// Reads text from a file, or from stdin for `-`.
+fn read_source(source: &str, what: &str) -> anyhow::Result<String> {
+    if source == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .with_context(|| format!("reading {what} from stdin"))?;
+        Ok(text)
+    } else {
+        std::fs::read_to_string(source).with_context(|| format!("reading {what} from {source:?}"))
+    }
+}
+
+/// The user from `--user-json`, or from the field flags, in the spec's type: its
+/// conversion checks the documented limits.
 fn customer_user(args: &ResetPassword) -> anyhow::Result<CustomerUser> {
     let mut user = match &args.user_json {
         Some(source) => {
-            let text = if source == "-" {
-                let mut text = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut text)
-                    .context("reading the user JSON from stdin")?;
-                text
-            } else {
-                std::fs::read_to_string(source)
-                    .with_context(|| format!("reading the user JSON from {source:?}"))?
-            };
+            let text = read_source(source, "the user JSON")?;
             serde_json::from_str::<CustomerUser>(&text).with_context(|| {
                 format!(
                     "the user JSON from {source:?} is not a customerUser object (displayName, email, \
@@ -307,21 +352,33 @@ fn customer_user(args: &ResetPassword) -> anyhow::Result<CustomerUser> {
                 )
             })?
         }
-        None => CustomerUser {
-            id: args.user_object_id,
-            display_name: args.display_name.clone(),
-            email: args.email.clone(),
-            first_name: args.first_name.clone(),
-            last_name: args.last_name.clone(),
-            location: args.location.clone(),
-            domain: args.domain.clone(),
-            ..Default::default()
-        },
+        None => {
+            // The flags as the API's JSON, so that each limited field is checked by the
+            // generated type and named as the API names it.
+            let fields = json!({
+                "id": args.user_object_id,
+                "displayName": args.display_name,
+                "email": args.email,
+                "firstName": args.first_name,
+                "lastName": args.last_name,
+                "location": args.location,
+                "domain": args.domain,
+            });
+            let mut object = serde_json::Map::new();
+            for (key, value) in fields.as_object().into_iter().flatten() {
+                let optional = matches!(key.as_str(), "id" | "firstName" | "lastName");
+                if !(optional && value.is_null()) {
+                    object.insert(key.clone(), value.clone());
+                }
+            }
+            serde_json::from_value::<CustomerUser>(serde_json::Value::Object(object))
+                .map_err(|e| anyhow::anyhow!("customerUser: {e}"))?
+        }
     };
     if let Some(var) = &args.temporary_password_env {
         let value = std::env::var(var)
             .with_context(|| format!("--temporary-password-env names {var:?}, which is not set"))?;
-        user.temporary_password = Some(SecretString::from(value));
+        user.temporary_password = Some(SecretString::from(value).into());
     }
     Ok(user)
 }

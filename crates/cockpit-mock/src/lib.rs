@@ -217,28 +217,12 @@ impl Received {
         self.authorization.is_some()
     }
 
-    /// The body with every `temporaryPassword` replaced by `** redacted **`, for printing.
+    /// The body with every secret property (such as `temporaryPassword`) replaced by
+    /// `** redacted **`, for printing.
     pub fn redacted_body(&self) -> Value {
         let mut body = self.body.clone();
-        redact(&mut body);
+        cockpit::redact_secrets(&mut body);
         body
-    }
-}
-
-/// Replaces the values of `temporaryPassword`, at any depth.
-fn redact(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (key, v) in map.iter_mut() {
-                if key == "temporaryPassword" && !v.is_null() {
-                    *v = json!("** redacted **");
-                } else {
-                    redact(v);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(redact),
-        _ => {}
     }
 }
 

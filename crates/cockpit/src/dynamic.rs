@@ -162,6 +162,25 @@ impl Args {
     }
 }
 
+/// Replaces the value of every secret property (those the spec maps to
+/// [`Secret`](crate::Secret), such as `temporaryPassword`), at any depth, with
+/// `** redacted **`: for printing a body that may hold one.
+pub fn redact_secrets(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if !v.is_null() && crate::SECRET_PROPERTIES.contains(&key.as_str()) {
+                    *v = Value::String("** redacted **".to_string());
+                } else {
+                    redact_secrets(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_secrets),
+        _ => {}
+    }
+}
+
 /// A typed answer as JSON.
 pub(crate) fn to_json<T: Serialize>(done: Response<T>) -> Result<Response<Value>> {
     let value = serde_json::to_value(&done.value).map_err(|e| {

@@ -43,6 +43,9 @@ pub mod operations {
 }
 /// Every operation in the spec, sorted by id.
 pub static OPERATIONS: &[&Operation] = &[&operations::RESET_CUSTOMER_USER_PASSWORD];
+/// The body properties that the spec maps to [`Secret`](crate::Secret) with
+/// `x-rust-type`: never printed in clear.
+pub static SECRET_PROPERTIES: &[&str] = &["temporaryPassword"];
 impl Client {
     /**Resets a customer user password.
 

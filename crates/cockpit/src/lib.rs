@@ -33,9 +33,9 @@ pub use cockpit_generated::types;
 /// A secret string in a body (such as `temporaryPassword`): sent as it is, never shown by
 /// `Debug`.
 pub use cockpit_generated::Secret;
-pub use dynamic::DynamicCall;
+pub use dynamic::{DynamicCall, redact_secrets};
 pub use error::{ApiError, Error, ErrorKind, FieldError, OAuthError, Result};
-pub use generated_ops::{OPERATIONS, builder, operations};
+pub use generated_ops::{OPERATIONS, SECRET_PROPERTIES, builder, operations};
 pub use operation::{Operation, Param, ParamIn};
 pub use pipeline::Response;
 pub use retry::RetryPolicy;
