@@ -117,7 +117,11 @@ pub(crate) fn generate(root: &Path) -> Result<Vec<(&'static str, String)>> {
     let file = render(&spec)?;
     let sdk = prettyplease::unparse(&file);
     let facade = crate::facade::render(&spec, &file)?;
-    let header = header(&fingerprint(&text), &progenitor_version(root)?, &adjustments);
+    let header = header(
+        &fingerprint(&text),
+        &progenitor_version(root)?,
+        &adjustments,
+    );
     Ok(vec![
         (GENERATED, format!("{header}{sdk}")),
         (FACADE, format!("{header}{facade}")),
@@ -232,9 +236,10 @@ pub(crate) fn prepare(mut spec: OpenAPI) -> Result<(OpenAPI, Vec<String>)> {
             let mut removed = Vec::new();
             op.parameters.retain(|p| {
                 let name = parameter_name(p, components.as_ref());
-                let pipeline = name.as_deref().is_some_and(|n| {
-                    PIPELINE_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(n))
-                }) && matches!(parameter_in_header(p, components.as_ref()), Some(true));
+                let pipeline = name
+                    .as_deref()
+                    .is_some_and(|n| PIPELINE_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(n)))
+                    && matches!(parameter_in_header(p, components.as_ref()), Some(true));
                 if pipeline {
                     removed.push(name.unwrap_or_default());
                 }
@@ -255,7 +260,11 @@ pub(crate) fn prepare(mut spec: OpenAPI) -> Result<(OpenAPI, Vec<String>)> {
                 adjustments.push(format!(
                     "{name}: {} {} by `{}` in the spec, against its method's default",
                     method.to_uppercase(),
-                    if actual { "idempotent" } else { "not idempotent" },
+                    if actual {
+                        "idempotent"
+                    } else {
+                        "not idempotent"
+                    },
                     crate::facade::IDEMPOTENT_EXTENSION
                 ));
             }
@@ -370,12 +379,18 @@ fn body_key(response: &Response) -> Option<String> {
 }
 
 /// A parameter's name, looking through a local reference.
-fn parameter_name(p: &ReferenceOr<Parameter>, components: Option<&openapiv3::Components>) -> Option<String> {
+fn parameter_name(
+    p: &ReferenceOr<Parameter>,
+    components: Option<&openapiv3::Components>,
+) -> Option<String> {
     resolve_parameter(p, components).map(|p| p.parameter_data_ref().name.clone())
 }
 
 /// Whether a parameter is a header, looking through a local reference.
-fn parameter_in_header(p: &ReferenceOr<Parameter>, components: Option<&openapiv3::Components>) -> Option<bool> {
+fn parameter_in_header(
+    p: &ReferenceOr<Parameter>,
+    components: Option<&openapiv3::Components>,
+) -> Option<bool> {
     resolve_parameter(p, components).map(|p| matches!(p, Parameter::Header { .. }))
 }
 
@@ -510,7 +525,11 @@ components:
     #[test]
     fn an_idempotency_override_is_listed() {
         let (_, adjustments) = prepare(spec(MIXED)).unwrap();
-        assert!(!adjustments.iter().any(|a| a.contains("x-cockpit-idempotent")));
+        assert!(
+            !adjustments
+                .iter()
+                .any(|a| a.contains("x-cockpit-idempotent"))
+        );
         let overridden = MIXED.replace(
             "      operationId: patchThing\n",
             "      operationId: patchThing\n      x-cockpit-idempotent: true\n",
@@ -526,7 +545,10 @@ components:
             "      operationId: patchThing\n      x-cockpit-idempotent: maybe\n",
         );
         let err = format!("{:#}", prepare(spec(&wrong)).unwrap_err());
-        assert!(err.contains("x-cockpit-idempotent must be true or false"), "{err}");
+        assert!(
+            err.contains("x-cockpit-idempotent must be true or false"),
+            "{err}"
+        );
     }
 
     #[test]

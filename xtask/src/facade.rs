@@ -90,7 +90,12 @@ pub(crate) fn render(spec: &OpenAPI, file: &syn::File) -> Result<String> {
     for op in &ops {
         let key = (op.method.clone(), op.path.clone());
         let Some(r) = raw.get(&key) else {
-            bail!("{}: progenitor generated no method for {} {}", op.id, op.method, op.path);
+            bail!(
+                "{}: progenitor generated no method for {} {}",
+                op.id,
+                op.method,
+                op.path
+            );
         };
         let (c, m, b, a) = operation(op, r, &props).with_context(|| op.id.clone())?;
         let name = const_name(op);
@@ -163,7 +168,10 @@ fn operation(
 ) -> Result<(TokenStream, TokenStream, TokenStream, TokenStream)> {
     let const_ident = const_name(op);
     let method = &raw.method;
-    let builder = format_ident!("{}", heck::ToUpperCamelCase::to_upper_camel_case(method.to_string().as_str()));
+    let builder = format_ident!(
+        "{}",
+        heck::ToUpperCamelCase::to_upper_camel_case(method.to_string().as_str())
+    );
     let input = format_ident!("{}Input", builder);
     let id = &op.id;
     let http_method = &op.method;
@@ -207,7 +215,10 @@ fn operation(
     for p in &op.params {
         let setter = p.name.to_snake_case();
         let Some(ty) = raw.setters.get(&setter) else {
-            bail!("progenitor's builder has no setter {setter} for parameter {}", p.name);
+            bail!(
+                "progenitor's builder has no setter {setter} for parameter {}",
+                p.name
+            );
         };
         let f = format_ident!("{setter}");
         let api = &p.name;
@@ -251,13 +262,22 @@ fn operation(
             let tn = format_ident!("{}", type_name.clone().unwrap_or_default());
             fields.push(quote!(body: std::result::Result<types::builder::#tn, String>));
             inits.push(quote!(body: Ok(Default::default())));
-            let param_names: Vec<String> = op.params.iter().map(|p| p.name.to_snake_case()).collect();
+            let param_names: Vec<String> =
+                op.params.iter().map(|p| p.name.to_snake_case()).collect();
             for (prop, pty) in props {
-                if param_names.contains(prop) || prop == "tenant" || prop == "correlation_id" || prop == "send" || prop == "body" {
+                if param_names.contains(prop)
+                    || prop == "tenant"
+                    || prop == "correlation_id"
+                    || prop == "send"
+                    || prop == "body"
+                {
                     continue;
                 }
                 let pf = format_ident!("{prop}");
-                let pdoc = format!("Sets `{prop}` in the request body (see [`types::{}`]).", type_name.clone().unwrap_or_default());
+                let pdoc = format!(
+                    "Sets `{prop}` in the request body (see [`types::{}`]).",
+                    type_name.clone().unwrap_or_default()
+                );
                 setters.push(quote! {
                     #[doc = #pdoc]
                     pub fn #pf<V>(mut self, value: V) -> Self
@@ -305,13 +325,17 @@ fn operation(
             checks.push(quote!(body: problems.param("body", "body", #required, body)));
         }
         input_fields.push(quote!(body: Option<#ty>));
-        applies.push(quote!(if let Some(v) = &self.body { call = call.body(v.clone()); }));
+        applies.push(quote!(if let Some(v) = &self.body {
+            call = call.body(v.clone());
+        }));
         dyn_sets.push(quote!(if let Some(v) = args.body::<#ty>()? { call = call.body(v); }));
     }
     let value = &raw.value;
     let error = &raw.error;
     let method_doc = method_doc(op);
-    let builder_doc = format!("A `{id}` call being put together: [`Client::{method}`] makes it and [`send`](Self::send) sends it.");
+    let builder_doc = format!(
+        "A `{id}` call being put together: [`Client::{method}`] makes it and [`send`](Self::send) sends it."
+    );
     let m = quote! {
         #[doc = #method_doc]
         pub fn #method(&self) -> builder::#builder<'_> {
@@ -472,7 +496,9 @@ fn operations(spec: &OpenAPI) -> Result<Vec<OpSpec>> {
                             .and_then(|c| c.parameters.get(key))
                             .and_then(|p| p.as_item())
                             .cloned()
-                            .with_context(|| format!("{id}: parameter {reference} is not defined"))?
+                            .with_context(|| {
+                                format!("{id}: parameter {reference} is not defined")
+                            })?
                     }
                 };
                 let location = match &p {
@@ -525,12 +551,16 @@ fn operations(spec: &OpenAPI) -> Result<Vec<OpSpec>> {
 fn secret_properties(spec: &OpenAPI) -> Vec<String> {
     let mut out = std::collections::BTreeSet::new();
     for schema in spec.components.iter().flat_map(|c| c.schemas.values()) {
-        let Some(schema) = schema.as_item() else { continue };
+        let Some(schema) = schema.as_item() else {
+            continue;
+        };
         let SchemaKind::Type(Type::Object(object)) = &schema.schema_kind else {
             continue;
         };
         for (name, property) in &object.properties {
-            let Some(property) = property.as_item() else { continue };
+            let Some(property) = property.as_item() else {
+                continue;
+            };
             let secret = property
                 .schema_data
                 .extensions
@@ -615,8 +645,16 @@ fn raw_operations(file: &syn::File) -> Result<BTreeMap<(String, String), RawOp>>
         };
         let (value, error) =
             send_types(&send.sig.output).context("reading the types that send returns")?;
-        let syn::Type::Path(self_ty) = &*imp.self_ty else { continue };
-        let builder = self_ty.path.segments.last().context("builder type")?.ident.to_string();
+        let syn::Type::Path(self_ty) = &*imp.self_ty else {
+            continue;
+        };
+        let builder = self_ty
+            .path
+            .segments
+            .last()
+            .context("builder type")?
+            .ident
+            .to_string();
         let method_name = builder.to_snake_case();
         out.insert(
             (method, path),
@@ -648,7 +686,9 @@ fn body_properties(file: &syn::File) -> BTreeMap<String, Vec<(String, syn::Type)
         if imp.trait_.is_some() {
             continue;
         }
-        let syn::Type::Path(p) = &*imp.self_ty else { continue };
+        let syn::Type::Path(p) = &*imp.self_ty else {
+            continue;
+        };
         let Some(name) = p.path.segments.last().map(|s| s.ident.to_string()) else {
             continue;
         };
@@ -672,14 +712,20 @@ fn body_properties(file: &syn::File) -> BTreeMap<String, Vec<(String, syn::Type)
 fn try_into_bound(generics: &syn::Generics) -> Option<syn::Type> {
     let clause = generics.where_clause.as_ref()?;
     for pred in &clause.predicates {
-        let syn::WherePredicate::Type(pt) = pred else { continue };
+        let syn::WherePredicate::Type(pt) = pred else {
+            continue;
+        };
         for bound in &pt.bounds {
-            let syn::TypeParamBound::Trait(tb) = bound else { continue };
+            let syn::TypeParamBound::Trait(tb) = bound else {
+                continue;
+            };
             let last = tb.path.segments.last()?;
             if last.ident != "TryInto" {
                 continue;
             }
-            let syn::PathArguments::AngleBracketed(args) = &last.arguments else { continue };
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                continue;
+            };
             if let Some(syn::GenericArgument::Type(ty)) = args.args.first() {
                 return Some(ty.clone());
             }
@@ -695,7 +741,8 @@ fn docs(attrs: &[syn::Attribute]) -> String {
         .filter_map(|a| match &a.meta {
             syn::Meta::NameValue(nv) => match &nv.value {
                 syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Str(s), ..
+                    lit: syn::Lit::Str(s),
+                    ..
                 }) => Some(s.value()),
                 _ => None,
             },

@@ -97,8 +97,9 @@ pub(crate) async fn run(
         && let Some(source) = matches.get_one::<String>("body-json")
     {
         let text = read_source(source, "the body JSON").map_err(Failure::Usage)?;
-        let body = serde_json::from_str(&text)
-            .map_err(|e| Failure::Usage(anyhow::anyhow!("the body from {source:?} is not JSON: {e}")))?;
+        let body = serde_json::from_str(&text).map_err(|e| {
+            Failure::Usage(anyhow::anyhow!("the body from {source:?} is not JSON: {e}"))
+        })?;
         call = call.body_json(body);
     }
     if let Some(id) = matches.get_one::<Uuid>("correlation-id") {
@@ -137,7 +138,7 @@ mod tests {
         let cli = with_operations(Command::new("cockpit"));
         for op in OPERATIONS {
             let sub = cli
-                .find_subcommand(&kebab(op.id))
+                .find_subcommand(kebab(op.id))
                 .unwrap_or_else(|| panic!("{} has no subcommand", op.id));
             for p in op.params {
                 let arg = sub
@@ -149,7 +150,10 @@ mod tests {
             }
             assert_eq!(find(&kebab(op.id)), Some(*op));
         }
-        assert_eq!(kebab("resetCustomerUserPassword"), "reset-customer-user-password");
+        assert_eq!(
+            kebab("resetCustomerUserPassword"),
+            "reset-customer-user-password"
+        );
         assert_eq!(kebab("customerId"), "customer-id");
     }
 }

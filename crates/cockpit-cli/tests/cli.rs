@@ -122,8 +122,8 @@ async fn success_prints_the_outcome_and_sends_the_documented_request() {
     );
     let received = mock.received_resets().await;
     assert_eq!(received.len(), 1);
-    assert_eq!(received[0].customer_id, CUSTOMER);
-    assert_eq!(received[0].customer_user_id, USER);
+    assert_eq!(received[0].param("customerId"), Some(CUSTOMER));
+    assert_eq!(received[0].param("customerUserId"), Some(USER));
     assert_eq!(
         received[0].tenant.as_deref(),
         Some("portal.cloudcockpit.com")

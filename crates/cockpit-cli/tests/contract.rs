@@ -15,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use cockpit::{Client, CustomerUser, ErrorKind, RetryPolicy, SecretString, Uuid};
+use cockpit::{Client, ErrorKind, RetryPolicy, SecretString, Uuid, types::CustomerUser};
 
 const TOKEN: &str = "contract-token";
 const CUSTOMER: &str = "3f1c9a52-8a7e-4d7c-9a55-0c1e2b3d4f50";
@@ -119,12 +119,12 @@ async fn reset(client: &Client, user: CustomerUser) -> cockpit::Result<cockpit::
 fn full_user() -> CustomerUser {
     CustomerUser {
         id: Some(uuid(USER)),
-        display_name: Some("d".repeat(50)),
-        email: Some("e".repeat(48)),
-        first_name: Some("Ada".into()),
-        last_name: Some("Lovelace".into()),
+        display_name: Some("d".repeat(50).parse().unwrap()),
+        email: Some("e".repeat(48).parse().unwrap()),
+        first_name: Some("Ada".parse().unwrap()),
+        last_name: Some("Lovelace".parse().unwrap()),
         location: Some("PT".into()),
-        temporary_password: Some(SecretString::from("Temp-Pa55!")),
+        temporary_password: Some("Temp-Pa55!".into()),
         domain: Some("contoso.example".into()),
     }
 }
@@ -167,7 +167,16 @@ async fn sdk_and_cli_requests_pass_prism_validation_and_invalid_ones_do_not() {
         .await
         .expect("valid per Prism");
     assert_eq!(done.status, 200);
-    let nulls = CustomerUser::default();
+    let nulls = CustomerUser {
+        id: None,
+        display_name: None,
+        email: None,
+        first_name: None,
+        last_name: None,
+        location: None,
+        temporary_password: None,
+        domain: None,
+    };
     reset(&client(base, None), nulls)
         .await
         .expect("nulls for required-nullable fields are valid");
@@ -209,6 +218,45 @@ async fn sdk_and_cli_requests_pass_prism_validation_and_invalid_ones_do_not() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+
+    // And what the subcommand generated from the spec sends, body from stdin.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cockpit"))
+        .env_clear()
+        .args(["reset-customer-user-password", "--customer-id", CUSTOMER])
+        .args(["--customer-user-id", USER, "--body-json", "-", "--json"])
+        .envs([
+            ("COCKPIT_BASE_URL", base),
+            ("COCKPIT_TENANT", "portal.cloudcockpit.com"),
+            ("COCKPIT_TOKEN", TOKEN),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let body = serde_json::json!({
+            "providerInstanceId": PROVIDER_INSTANCE,
+            "customerUser": {"displayName": "Ada", "email": null, "location": "PT", "domain": "contoso.example"}
+        });
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(body.to_string().as_bytes())
+            .unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(printed["operation"], "resetCustomerUserPassword");
+    assert_eq!(printed["status"], 200);
 
     // Prism rejects what breaks the spec, so the checks above can fail.
     let long = raw(

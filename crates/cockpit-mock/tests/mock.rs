@@ -47,8 +47,14 @@ async fn records_what_it_received_and_matches_on_ids() {
     assert_eq!(received.len(), 2);
     let first = &received[0];
     assert_eq!(first.operation, "resetCustomerUserPassword");
-    assert_eq!(first.param("customerId"), Some(customer.to_string().as_str()));
-    assert_eq!(first.param("customerUserId"), Some(user.to_string().as_str()));
+    assert_eq!(
+        first.param("customerId"),
+        Some(customer.to_string().as_str())
+    );
+    assert_eq!(
+        first.param("customerUserId"),
+        Some(user.to_string().as_str())
+    );
     assert_eq!(first.tenant.as_deref(), Some(MockCloudCockpit::TENANT));
     assert_eq!(first.correlation_id, Some(done.correlation_id.to_string()));
     assert_eq!(first.content_type.as_deref(), Some("application/json"));

@@ -242,4 +242,3 @@ fn http_client(connect_timeout: Duration, timeout: Duration) -> Result<reqwest::
         .build()
         .map_err(|e| Error::configuration("could not build the HTTP client").with_source(e))
 }
-

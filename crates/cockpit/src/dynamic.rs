@@ -106,7 +106,11 @@ impl DynamicCall<'_> {
                 "{} has no parameter {}; its parameters are: {}",
                 self.op.id,
                 unknown.join(", "),
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
             )));
         }
         if self.args.body.is_some() && !self.op.body {

@@ -27,12 +27,12 @@ pub use auth::{
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
 };
-/// The request and response types, generated from the spec: the facade takes and returns
-/// these, so that a limit changed in the spec changes the check.
-pub use cockpit_generated::types;
 /// A secret string in a body (such as `temporaryPassword`): sent as it is, never shown by
 /// `Debug`.
 pub use cockpit_generated::Secret;
+/// The request and response types, generated from the spec: the facade takes and returns
+/// these, so that a limit changed in the spec changes the check.
+pub use cockpit_generated::types;
 pub use dynamic::{DynamicCall, redact_secrets};
 pub use error::{ApiError, Error, ErrorKind, FieldError, OAuthError, Result};
 pub use generated_ops::{OPERATIONS, SECRET_PROPERTIES, builder, operations};

@@ -99,7 +99,8 @@ impl Problems {
             Ok(Some(v)) => Some(v),
             Ok(None) => {
                 if required {
-                    self.0.push(format!("missing {name}: set it with .{setter}(…)"));
+                    self.0
+                        .push(format!("missing {name}: set it with .{setter}(…)"));
                 }
                 None
             }
@@ -204,11 +205,9 @@ async fn attempts<C: Call>(
     let inner = &client.inner;
     let tenant = match tenant {
         None => inner.tenant_header.clone(),
-        Some(t) => {
-            check_tenant(&t)
-                .and_then(|()| header_value(&t))
-                .map_err(|e| Error::invalid_input(e).with_correlation_id(correlation_id))?
-        }
+        Some(t) => check_tenant(&t)
+            .and_then(|()| header_value(&t))
+            .map_err(|e| Error::invalid_input(e).with_correlation_id(correlation_id))?,
     };
     let policy = &inner.retry;
     let mut attempts = 0;
@@ -237,12 +236,9 @@ async fn attempts<C: Call>(
                     attempts,
                 });
             }
-            Err(e) => retry::classify(
-                Error::from_generated(e, transport.take(), policy),
-                op,
-            )
-            .with_correlation_id(correlation_id)
-            .with_attempts(attempts),
+            Err(e) => retry::classify(Error::from_generated(e, transport.take(), policy), op)
+                .with_correlation_id(correlation_id)
+                .with_attempts(attempts),
         };
         if err.kind() == ErrorKind::Unauthorized && !replayed_401 && inner.tokens.can_refresh() {
             // A 401 was not processed: drop the refused token and replay once.
@@ -275,7 +271,9 @@ async fn attempts<C: Call>(
 }
 
 /// A checked tenant as a header value.
-pub(crate) fn header_value(tenant: &str) -> std::result::Result<reqwest::header::HeaderValue, String> {
+pub(crate) fn header_value(
+    tenant: &str,
+) -> std::result::Result<reqwest::header::HeaderValue, String> {
     reqwest::header::HeaderValue::from_str(tenant)
         .map_err(|_| format!("tenant {tenant:?} cannot be sent as X-Tenant"))
 }

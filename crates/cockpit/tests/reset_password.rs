@@ -288,7 +288,8 @@ async fn invalid_input_is_refused_before_anything_is_sent() {
     // The spec's maxLength limits, through the generated types, for a body given as JSON.
     let op = Operation::find("resetCustomerUserPassword").unwrap();
     let with = |field: &str, value: String| {
-        let mut user = json!({"displayName": "Ada", "email": null, "location": "PT", "domain": "d"});
+        let mut user =
+            json!({"displayName": "Ada", "email": null, "location": "PT", "domain": "d"});
         user[field] = json!(value);
         client
             .call(op)
@@ -320,7 +321,11 @@ async fn invalid_input_is_refused_before_anything_is_sent() {
         ..user()
     };
     reset_as(&client, at_limit).await.unwrap();
-    assert!("é".repeat(51).parse::<cockpit::types::CustomerUserDisplayName>().is_err());
+    assert!(
+        "é".repeat(51)
+            .parse::<cockpit::types::CustomerUserDisplayName>()
+            .is_err()
+    );
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
 
     let err = client

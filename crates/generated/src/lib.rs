@@ -27,8 +27,8 @@ mod secret;
 use std::{future::Future, pin::Pin, sync::Arc};
 
 pub use generated_sdk::*;
-pub use secret::Secret;
 use progenitor_client::{ClientHooks, OperationInfo};
+pub use secret::Secret;
 
 /// A boxed future that a [`Transport`] returns when it needs time with a response.
 pub type TransportFuture<'a> =

@@ -39,7 +39,10 @@ impl cockpit_generated::Transport for PipelineHeaders {
             reqwest::header::AUTHORIZATION,
             HeaderValue::from_static("Bearer test-token"),
         );
-        headers.insert("x-tenant", HeaderValue::from_static("portal.cloudcockpit.com"));
+        headers.insert(
+            "x-tenant",
+            HeaderValue::from_static("portal.cloudcockpit.com"),
+        );
         headers.insert("x-correlation-id", HeaderValue::from_static(CORRELATION));
     }
 
@@ -157,7 +160,12 @@ async fn required_nullable_fields_are_sent_as_null() {
         json!({"displayName": null, "email": null, "location": null, "domain": null})
     );
     // The pipeline's headers are the transport's to add: the generated client sends none.
-    for name in ["authorization", "x-tenant", "x-correlation-id", "api-version"] {
+    for name in [
+        "authorization",
+        "x-tenant",
+        "x-correlation-id",
+        "api-version",
+    ] {
         assert!(received[0].headers.get(name).is_none(), "{name}");
     }
 }
