@@ -353,26 +353,31 @@ fn customer_user(args: &ResetPassword) -> anyhow::Result<CustomerUser> {
             })?
         }
         None => {
-            // The flags as the API's JSON, so that each limited field is checked by the
-            // generated type and named as the API names it.
-            let fields = json!({
-                "id": args.user_object_id,
-                "displayName": args.display_name,
-                "email": args.email,
-                "firstName": args.first_name,
-                "lastName": args.last_name,
-                "location": args.location,
-                "domain": args.domain,
-            });
-            let mut object = serde_json::Map::new();
-            for (key, value) in fields.as_object().into_iter().flatten() {
-                let optional = matches!(key.as_str(), "id" | "firstName" | "lastName");
-                if !(optional && value.is_null()) {
-                    object.insert(key.clone(), value.clone());
-                }
+            // Each limited field through the spec's generated type, whose conversion checks
+            // its documented maxLength.
+            fn field<T: std::str::FromStr>(
+                name: &str,
+                value: &Option<String>,
+            ) -> anyhow::Result<Option<T>>
+            where
+                T::Err: std::fmt::Display,
+            {
+                value
+                    .as_deref()
+                    .map(str::parse::<T>)
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("invalid input: customerUser.{name}: {e}"))
             }
-            serde_json::from_value::<CustomerUser>(serde_json::Value::Object(object))
-                .map_err(|e| anyhow::anyhow!("customerUser: {e}"))?
+            CustomerUser {
+                id: args.user_object_id,
+                display_name: field("displayName", &args.display_name)?,
+                email: field("email", &args.email)?,
+                first_name: field("firstName", &args.first_name)?,
+                last_name: field("lastName", &args.last_name)?,
+                location: args.location.clone(),
+                temporary_password: None,
+                domain: args.domain.clone(),
+            }
         }
     };
     if let Some(var) = &args.temporary_password_env {

@@ -362,7 +362,7 @@ async fn bad_input_exits_2_and_sends_nothing() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["--display-name", &long],
-            "error: invalid input: customerUser.displayName is 51 characters long; the API allows at most 50",
+            "error: invalid input: customerUser.displayName: longer than 50 characters",
         ),
         (
             vec!["--user-json", "-"],

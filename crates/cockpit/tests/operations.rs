@@ -1,0 +1,293 @@
+//! Every operation of the spec, through the one pipeline: what goes over the wire, what a
+//! documented success and a 404 become, and which failures are sent again. Nothing here
+//! names an operation: the calls are made by id from `cockpit::OPERATIONS`, with
+//! parameters and bodies made from the spec, so an operation added to the spec is covered
+//! by `cargo xtask codegen` alone.
+
+mod support;
+
+use std::time::Duration;
+
+use cockpit::{Client, ErrorKind, OPERATIONS, Operation, RetryPolicy, SecretString};
+use serde_json::{Value, json};
+use support::*;
+use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
+
+/// The spec, as JSON, for making parameters and bodies.
+fn spec() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../openapi/cloudcockpit.yaml"
+    ))
+    .unwrap();
+    serde_yaml_ng::from_str(&text).unwrap()
+}
+
+fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => spec.pointer(r.trim_start_matches('#')).unwrap(),
+        None => schema,
+    }
+}
+
+/// A value that the schema accepts, with every field it allows set, so that a decode of
+/// it shows each field.
+fn example(spec: &Value, schema: &Value, name: &str) -> Value {
+    let schema = resolve(spec, schema);
+    match schema["type"].as_str() {
+        Some("object") => {
+            let mut out = serde_json::Map::new();
+            for (key, property) in schema["properties"].as_object().into_iter().flatten() {
+                out.insert(key.clone(), example(spec, property, key));
+            }
+            Value::Object(out)
+        }
+        Some("array") => json!([example(spec, &schema["items"], name)]),
+        Some("integer") => json!(2),
+        Some("number") => json!(2.5),
+        Some("boolean") => json!(true),
+        _ if schema["format"] == "uuid" => json!(CUSTOMER),
+        _ if schema["enum"].is_array() => schema["enum"][0].clone(),
+        _ => json!(format!("{name}-1")),
+    }
+}
+
+fn operation_spec<'a>(spec: &'a Value, op: &Operation) -> &'a Value {
+    &spec["paths"][op.path][op.method.to_ascii_lowercase()]
+}
+
+/// A call of `op` with every parameter set (from its type) and a body from the spec.
+fn call<'a>(client: &'a Client, spec: &Value, op: &'static Operation) -> cockpit::DynamicCall<'a> {
+    let mut call = client.call(op);
+    for p in op.params {
+        let value = match p.hint {
+            "uuid" => CUSTOMER.to_string(),
+            "int32" | "int64" | "integer" => "2".to_string(),
+            hint if hint.contains('|') => hint.split('|').next().unwrap().to_string(),
+            _ => format!("{}-1", p.name),
+        };
+        call = call.param(p.name, value);
+    }
+    if op.body {
+        let schema =
+            &operation_spec(spec, op)["requestBody"]["content"]["application/json"]["schema"];
+        call = call.body_json(example(spec, schema, "body"));
+    }
+    call.correlation_id(uuid(CORRELATION))
+}
+
+/// The path that `op`'s template gives with the values that [`call`] sets.
+fn path(op: &Operation) -> String {
+    let mut path = op.path.to_string();
+    for p in op.params {
+        let value = if p.hint == "uuid" {
+            CUSTOMER.to_string()
+        } else {
+            format!("{}-1", p.name)
+        };
+        path = path.replace(&format!("{{{}}}", p.name), &value);
+    }
+    path
+}
+
+async fn answering(template: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(template)
+        .mount(&server)
+        .await;
+    server
+}
+
+fn retrying(base: &str) -> Client {
+    Client::builder()
+        .base_url(base)
+        .tenant(TENANT)
+        .bearer_token(SecretString::from(TOKEN))
+        .retry_policy(
+            RetryPolicy::default()
+                .max_attempts(3)
+                .backoff(Duration::from_millis(1), Duration::from_millis(2)),
+        )
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn the_spec_has_a_get_like_and_a_patch_like_operation() {
+    assert!(
+        OPERATIONS
+            .iter()
+            .any(|op| op.idempotent && op.method == "GET")
+    );
+    assert!(
+        OPERATIONS
+            .iter()
+            .any(|op| !op.idempotent && op.method == "PATCH")
+    );
+    let ids: Vec<_> = OPERATIONS.iter().map(|op| op.id).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted);
+}
+
+#[tokio::test]
+async fn every_operation_sends_the_pipeline_headers_and_decodes_its_success() {
+    let spec = spec();
+    for op in OPERATIONS {
+        let success = operation_spec(&spec, op)["responses"]["200"]["content"]["application/json"]
+            ["schema"]
+            .clone();
+        let body = (!success.is_null()).then(|| example(&spec, &success, "value"));
+        let template = match &body {
+            Some(body) => ResponseTemplate::new(200).set_body_json(body),
+            None => ResponseTemplate::new(200),
+        };
+        let server = answering(template).await;
+        let done = call(&client(&server.uri()), &spec, op)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(done.status, 200, "{}", op.id);
+        assert_eq!(done.correlation_id, uuid(CORRELATION));
+        assert_eq!(done.attempts, 1);
+        // The typed decode, turned back into JSON, is what the server sent.
+        assert_eq!(done.value, body.unwrap_or(Value::Null), "{}", op.id);
+
+        let received = server.received_requests().await.unwrap();
+        assert_eq!(received.len(), 1, "{}", op.id);
+        let req = &received[0];
+        assert_eq!(req.method.as_str(), op.method, "{}", op.id);
+        assert_eq!(req.url.path(), path(op), "{}", op.id);
+        let header = |name: &str| {
+            req.headers
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        assert_eq!(
+            header("authorization"),
+            Some(format!("Bearer {TOKEN}")),
+            "{}",
+            op.id
+        );
+        assert_eq!(header("x-tenant").as_deref(), Some(TENANT), "{}", op.id);
+        assert_eq!(
+            header("x-correlation-id").as_deref(),
+            Some(CORRELATION),
+            "{}",
+            op.id
+        );
+        assert_eq!(header("api-version"), None, "{}", op.id);
+        for p in op
+            .params
+            .iter()
+            .filter(|p| p.location == cockpit::ParamIn::Query)
+        {
+            assert!(
+                req.url.query_pairs().any(|(k, _)| k == p.name),
+                "{}: query parameter {} not sent",
+                op.id,
+                p.name
+            );
+        }
+        if op.body {
+            let sent: Value = serde_json::from_slice(&req.body).unwrap();
+            assert!(sent.is_object(), "{}: {sent}", op.id);
+        }
+        // A per-call tenant replaces the client's.
+        call(&client(&server.uri()), &spec, op)
+            .tenant("other.example")
+            .send()
+            .await
+            .unwrap();
+        let received = server.received_requests().await.unwrap();
+        assert_eq!(
+            received[1].headers.get("x-tenant").unwrap(),
+            "other.example",
+            "{}",
+            op.id
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_operation_turns_a_404_into_not_found_with_the_api_error() {
+    let spec = spec();
+    for op in OPERATIONS {
+        let server = answering(ResponseTemplate::new(404).set_body_json(json!({
+            "statusCode": 404, "type": "NotFound", "description": "Nothing here.",
+            "correlationId": CORRELATION, "errors": null
+        })))
+        .await;
+        let err = call(&client(&server.uri()), &spec, op)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{}: {err}", op.id);
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
+        assert_eq!(err.correlation_id(), Some(uuid(CORRELATION)));
+        let api = err.api_error().expect("the error body decodes");
+        assert_eq!(api.error_type.as_deref(), Some("NotFound"));
+        assert_eq!(api.description.as_deref(), Some("Nothing here."));
+        assert!(!format!("{err} {err:?}").contains(TOKEN), "{}", op.id);
+        assert_eq!(err.attempts(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_500_is_sent_again_only_for_an_idempotent_operation() {
+    let spec = spec();
+    for op in OPERATIONS {
+        let server = answering(ResponseTemplate::new(500)).await;
+        let err = call(&retrying(&server.uri()), &spec, op)
+            .send()
+            .await
+            .unwrap_err();
+        let sent = server.received_requests().await.unwrap().len();
+        assert_eq!(err.kind(), ErrorKind::Server, "{}", op.id);
+        if op.idempotent {
+            assert_eq!(sent, 3, "{}: retried up to the limit", op.id);
+            assert_eq!(err.attempts(), 3);
+        } else {
+            assert_eq!(sent, 1, "{}: a 500 may have been processed", op.id);
+            assert!(!err.is_retryable());
+        }
+        // Every attempt carries the same correlation id.
+        for req in server.received_requests().await.unwrap() {
+            assert_eq!(req.headers.get("x-correlation-id").unwrap(), CORRELATION);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_sent_again_only_for_an_idempotent_operation() {
+    let spec = spec();
+    for op in OPERATIONS {
+        // The head arrives and the connection closes before the promised body.
+        let (base, count) =
+            raw_server(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"partial\":").await;
+        let err = call(&retrying(&base), &spec, op).send().await.unwrap_err();
+        let sent = count.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(err.kind(), ErrorKind::Connection, "{}: {err}", op.id);
+        assert_eq!(sent, if op.idempotent { 3 } else { 1 }, "{}", op.id);
+    }
+}
+
+#[tokio::test]
+async fn a_503_is_sent_again_for_any_operation() {
+    let spec = spec();
+    for op in OPERATIONS {
+        let server = answering(ResponseTemplate::new(503)).await;
+        let err = call(&retrying(&server.uri()), &spec, op)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Server);
+        assert_eq!(
+            server.received_requests().await.unwrap().len(),
+            3,
+            "{}",
+            op.id
+        );
+    }
+}
