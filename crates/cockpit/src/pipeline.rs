@@ -120,8 +120,11 @@ impl Problems {
     ) -> Option<T> {
         match value {
             Ok(v) => Some(v),
+            // An optional body that was never set converts from an empty builder and may
+            // fail for want of required fields: that is "no body", not a problem. A
+            // required body, or any body that was set and refused, is one.
             Err(e) => {
-                if required {
+                if required || !e.starts_with("no value supplied for ") {
                     self.0.push(format!("body: {e}"));
                 }
                 None
