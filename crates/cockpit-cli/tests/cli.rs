@@ -1,23 +1,13 @@
 //! The `cockpit` binary against the embedded mock: output, exit codes, and bad input.
 
-use std::{
-    io::Write,
-    process::{Command, Output, Stdio},
-};
+use std::process::Stdio;
 
 use cockpit_mock::{ErrorBody, MockCloudCockpit, Outcome};
-
-const TOKEN: &str = "cli-SECRET-5ae1b0b0";
-const CUSTOMER: &str = "3f1c9a52-8a7e-4d7c-9a55-0c1e2b3d4f50";
-const USER: &str = "b0e5f7a1-2c3d-4e5f-8a9b-0c1d2e3f4a5b";
-const PROVIDER_INSTANCE: &str = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d";
-const CORRELATION: &str = "0d9c8b7a-6f5e-4d3c-8b2a-1f0e9d8c7b6a";
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use cockpit_test_support::{
+    CORRELATION, CUSTOMER, PROVIDER_INSTANCE, TENANT, TOKEN, USER,
+    cli::{self, Run},
+    cli_env,
+};
 
 /// Runs the binary with only the given environment, feeding `stdin`.
 async fn cockpit(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Run {
@@ -31,46 +21,14 @@ async fn cockpit_writing_to(
     stdin: &str,
     stdout: Stdio,
 ) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cockpit"));
-    cmd.env_clear().args(args).envs(env.iter().copied());
-    cmd.stdin(Stdio::piped())
-        .stdout(stdout)
-        .stderr(Stdio::piped());
-    let stdin = stdin.to_string();
-    let Output {
-        status,
+    cli::run(
+        env!("CARGO_BIN_EXE_cockpit"),
+        args,
+        env.iter().copied(),
+        stdin,
         stdout,
-        stderr,
-    } = tokio::task::spawn_blocking(move || {
-        let mut child = cmd.spawn().unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    })
+    )
     .await
-    .unwrap();
-    let run = Run {
-        code: status.code().unwrap(),
-        stdout: String::from_utf8(stdout).unwrap(),
-        stderr: String::from_utf8(stderr).unwrap(),
-    };
-    assert!(
-        !run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN),
-        "the token leaked"
-    );
-    run
-}
-
-fn env(base: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("COCKPIT_BASE_URL", base.to_string()),
-        ("COCKPIT_TENANT", "portal.cloudcockpit.com".to_string()),
-        ("COCKPIT_TOKEN", TOKEN.to_string()),
-    ]
 }
 
 /// A reset-password run against `base`, with `extra` flags, its stdout going to `stdout`.
@@ -86,7 +44,7 @@ async fn run_writing_to(base: &str, extra: &[&str], stdin: &str, stdout: Stdio) 
         "--no-retry",
     ];
     args.extend_from_slice(extra);
-    let env = env(base);
+    let env = cli_env(base);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     cockpit_writing_to(&args, &env, stdin, stdout).await
 }
@@ -113,7 +71,7 @@ async fn success_prints_the_outcome_and_sends_the_documented_request() {
     let mut flags = USER_FLAGS.to_vec();
     flags.extend(["--correlation-id", CORRELATION]);
     let run = run_with(&mock.uri(), &flags, "").await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(
         run.stdout,
         format!(
@@ -124,10 +82,7 @@ async fn success_prints_the_outcome_and_sends_the_documented_request() {
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].param("customerId"), Some(CUSTOMER));
     assert_eq!(received[0].param("customerUserId"), Some(USER));
-    assert_eq!(
-        received[0].tenant.as_deref(),
-        Some("portal.cloudcockpit.com")
-    );
+    assert_eq!(received[0].tenant.as_deref(), Some(TENANT));
     assert_eq!(received[0].correlation_id.as_deref(), Some(CORRELATION));
     assert!(received[0].has_bearer_token(TOKEN));
     assert_eq!(
@@ -156,7 +111,7 @@ async fn a_result_that_stdout_cannot_take_goes_to_stderr_with_exit_7() {
     let mut flags = USER_FLAGS.to_vec();
     flags.extend(["--correlation-id", CORRELATION]);
     let run = run_writing_to(&mock.uri(), &flags, "", Stdio::from(full)).await;
-    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert_eq!(run.code, Some(7), "{}", run.stderr);
     assert!(
         run.stderr
             .starts_with("error: could not write the result to stdout: No space left on device"),
@@ -180,7 +135,7 @@ async fn a_result_that_stdout_cannot_take_goes_to_stderr_with_exit_7() {
         .open("/dev/full")
         .unwrap();
     let run = run_writing_to(&mock.uri(), &flags, "", Stdio::from(full)).await;
-    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert_eq!(run.code, Some(7), "{}", run.stderr);
     let err: serde_json::Value = serde_json::from_str(&run.stderr).unwrap();
     assert_eq!(err["error"]["kind"], "output");
     assert_eq!(err["error"]["result"]["outcome"], "reset");
@@ -194,7 +149,7 @@ async fn json_output_and_the_user_from_stdin() {
     mock.expect_reset_password().respond(Outcome::Ok).await;
     let user = r#"{"displayName":"Ada","email":null,"location":"PT","domain":"contoso.example","temporaryPassword":"Temp-Pa55!"}"#;
     let run = run_with(&mock.uri(), &["--user-json", "-", "--json"], user).await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(out["outcome"], "reset");
     assert_eq!(out["status"], 200);
@@ -257,7 +212,7 @@ async fn api_errors_have_distinct_exit_codes_and_say_everything_on_stderr() {
         let mock = MockCloudCockpit::start().await;
         mock.expect_reset_password().respond(outcome).await;
         let run = run_with(&mock.uri(), USER_FLAGS, "").await;
-        assert_eq!(run.code, code, "{}", run.stderr);
+        assert_eq!(run.code, Some(code), "{}", run.stderr);
         assert!(run.stderr.starts_with(first_line), "{}", run.stderr);
         assert!(run.stdout.is_empty());
         let id = mock.received_resets().await[0]
@@ -287,7 +242,7 @@ async fn api_errors_have_distinct_exit_codes_and_say_everything_on_stderr() {
     let mut flags = USER_FLAGS.to_vec();
     flags.push("--json");
     let run = run_with(&mock.uri(), &flags, "").await;
-    assert_eq!(run.code, 5);
+    assert_eq!(run.code, Some(5));
     let err: serde_json::Value = serde_json::from_str(&run.stderr).unwrap();
     assert_eq!(err["error"]["kind"], "bad request");
     assert_eq!(err["error"]["status"], 400);
@@ -311,7 +266,7 @@ async fn transport_and_authentication_failures() {
     drop(listener);
 
     let run = run_with(&refused, USER_FLAGS, "").await;
-    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert_eq!(run.code, Some(6), "{}", run.stderr);
     assert!(
         run.stderr
             .starts_with("error: connection failed: could not connect"),
@@ -337,13 +292,13 @@ async fn transport_and_authentication_failures() {
     let base = mock.uri();
     let env = [
         ("COCKPIT_BASE_URL", base.as_str()),
-        ("COCKPIT_TENANT", "portal.cloudcockpit.com"),
+        ("COCKPIT_TENANT", TENANT),
         ("COCKPIT_CLIENT_ID", "app"),
         ("COCKPIT_CLIENT_SECRET", TOKEN),
         ("COCKPIT_TOKEN_URL", token_url.as_str()),
     ];
     let run = cockpit(&args, &env, "").await;
-    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
     assert!(
         run.stderr
             .starts_with("error: authentication failed: could not reach the token endpoint"),
@@ -383,7 +338,7 @@ async fn bad_input_exits_2_and_sends_nothing() {
     ];
     for (extra, expected) in cases {
         let run = run_with(&base, &extra, "{\"displayName\": 5}").await;
-        assert_eq!(run.code, 2, "{extra:?}: {}", run.stderr);
+        assert_eq!(run.code, Some(2), "{extra:?}: {}", run.stderr);
         assert!(
             run.stderr.starts_with(expected),
             "{extra:?}: {}",
@@ -409,7 +364,7 @@ async fn bad_input_exits_2_and_sends_nothing() {
         "",
     )
     .await;
-    assert_eq!(run.code, 2);
+    assert_eq!(run.code, Some(2));
     assert!(
         run.stderr
             .contains("invalid value 'nope' for '--customer-id <CUSTOMER_ID>'"),
@@ -465,7 +420,7 @@ async fn bad_input_exits_2_and_sends_nothing() {
     ];
     for (env, expected) in env_cases {
         let run = cockpit(&ids, &env, "").await;
-        assert_eq!(run.code, 2, "{env:?}: {}", run.stderr);
+        assert_eq!(run.code, Some(2), "{env:?}: {}", run.stderr);
         assert!(run.stderr.starts_with(expected), "{env:?}: {}", run.stderr);
     }
     assert!(mock.received_resets().await.is_empty(), "nothing was sent");
@@ -474,7 +429,7 @@ async fn bad_input_exits_2_and_sends_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn help_has_examples_and_the_exit_codes() {
     let run = cockpit(&["reset-password", "--help"], &[], "").await;
-    assert_eq!(run.code, 0);
+    assert_eq!(run.code, Some(0));
     assert!(run.stdout.contains("Examples:"), "{}", run.stdout);
     assert!(run.stdout.contains("--user-json"));
     assert!(run.stdout.contains("[env: COCKPIT_TENANT="));

@@ -8,88 +8,19 @@
 //! Prism comes from npm (`npm ci`, pinned by package-lock.json). `cargo xtask test` installs
 //! it and runs these tests; a plain `cargo test` skips them.
 
-use std::{
-    net::TcpListener,
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+use std::process::Command;
+
+use cockpit::{Client, ErrorKind, RetryPolicy, SecretString, types::CustomerUser};
+use cockpit_test_support::{
+    CUSTOMER, PROVIDER_INSTANCE, TENANT, TOKEN, USER, cli, cli_env, prism::Prism, reset_as, spec,
+    uuid,
 };
-
-use cockpit::{Client, ErrorKind, RetryPolicy, SecretString, Uuid, types::CustomerUser};
-
-const TOKEN: &str = "contract-token";
-const CUSTOMER: &str = "3f1c9a52-8a7e-4d7c-9a55-0c1e2b3d4f50";
-const USER: &str = "b0e5f7a1-2c3d-4e5f-8a9b-0c1d2e3f4a5b";
-const PROVIDER_INSTANCE: &str = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A Prism mock on a free loopback port; killed when dropped.
-struct Prism {
-    child: Child,
-    base: String,
-}
-
-impl Prism {
-    fn start() -> Prism {
-        let bin = root().join("node_modules/.bin/prism");
-        assert!(
-            bin.exists(),
-            "Prism is not installed: run `npm ci` (cargo xtask test does)"
-        );
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(bin)
-            .args([
-                "mock",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "--errors",
-            ])
-            .arg(root().join("openapi/cloudcockpit.yaml"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting prism");
-        let prism = Prism {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "Prism did not start in 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        prism
-    }
-}
-
-impl Drop for Prism {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn uuid(s: &str) -> Uuid {
-    Uuid::parse_str(s).unwrap()
-}
 
 /// A client for Prism; `prefer` picks a documented response (`Prefer: code=404`).
 fn client(base: &str, prefer: Option<u16>) -> Client {
     let mut builder = Client::builder()
         .base_url(base)
-        .tenant("portal.cloudcockpit.com")
+        .tenant(TENANT)
         .bearer_token(SecretString::from(TOKEN))
         .retry_policy(RetryPolicy::none());
     if let Some(code) = prefer {
@@ -103,17 +34,6 @@ fn client(base: &str, prefer: Option<u16>) -> Client {
         );
     }
     builder.build().unwrap()
-}
-
-async fn reset(client: &Client, user: CustomerUser) -> cockpit::Result<cockpit::Response<()>> {
-    client
-        .reset_customer_user_password()
-        .customer_id(uuid(CUSTOMER))
-        .customer_user_id(uuid(USER))
-        .provider_instance_id(uuid(PROVIDER_INSTANCE))
-        .customer_user(user)
-        .send()
-        .await
 }
 
 fn full_user() -> CustomerUser {
@@ -163,7 +83,7 @@ async fn sdk_and_cli_requests_pass_prism_validation_and_invalid_ones_do_not() {
     let base = prism.base.as_str();
 
     // What the SDK sends passes validation: all fields, and required fields as null.
-    let done = reset(&client(base, None), full_user())
+    let done = reset_as(&client(base, None), full_user())
         .await
         .expect("valid per Prism");
     assert_eq!(done.status, 200);
@@ -177,7 +97,7 @@ async fn sdk_and_cli_requests_pass_prism_validation_and_invalid_ones_do_not() {
         temporary_password: None,
         domain: None,
     };
-    reset(&client(base, None), nulls)
+    reset_as(&client(base, None), nulls)
         .await
         .expect("nulls for required-nullable fields are valid");
 
@@ -207,7 +127,7 @@ async fn sdk_and_cli_requests_pass_prism_validation_and_invalid_ones_do_not() {
         ])
         .envs([
             ("COCKPIT_BASE_URL", base),
-            ("COCKPIT_TENANT", "portal.cloudcockpit.com"),
+            ("COCKPIT_TENANT", TENANT),
             ("COCKPIT_TOKEN", TOKEN),
         ])
         .output()
@@ -226,7 +146,7 @@ async fn sdk_and_cli_requests_pass_prism_validation_and_invalid_ones_do_not() {
         .args(["--customer-user-id", USER, "--body-json", "-", "--json"])
         .envs([
             ("COCKPIT_BASE_URL", base),
-            ("COCKPIT_TENANT", "portal.cloudcockpit.com"),
+            ("COCKPIT_TENANT", TENANT),
             ("COCKPIT_TOKEN", TOKEN),
         ])
         .stdin(std::process::Stdio::piped())
@@ -261,7 +181,7 @@ async fn sdk_and_cli_requests_pass_prism_validation_and_invalid_ones_do_not() {
     // Prism rejects what breaks the spec, so the checks above can fail.
     let long = raw(
         base,
-        Some("portal.cloudcockpit.com"),
+        Some(TENANT),
         serde_json::json!({
             "displayName": "x".repeat(51), "email": null, "location": null, "domain": null
         }),
@@ -292,7 +212,7 @@ async fn sdk_and_cli_requests_pass_prism_validation_and_invalid_ones_do_not() {
 
     let snake_case = raw(
         base,
-        Some("portal.cloudcockpit.com"),
+        Some(TENANT),
         serde_json::json!({
             "display_name": "Ada", "email": null, "location": null, "domain": null
         }),
@@ -309,7 +229,7 @@ async fn sdk_and_cli_requests_pass_prism_validation_and_invalid_ones_do_not() {
         (404, ErrorKind::NotFound),
         (500, ErrorKind::Server),
     ] {
-        let err = reset(&client(base, Some(code)), full_user())
+        let err = reset_as(&client(base, Some(code)), full_user())
             .await
             .unwrap_err();
         assert_eq!(err.kind(), kind, "{code}: {err}");
@@ -327,5 +247,33 @@ async fn sdk_and_cli_requests_pass_prism_validation_and_invalid_ones_do_not() {
             );
             assert!(!api.errors.is_empty(), "{api:?}");
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Prism from `npm ci`; `cargo xtask test` runs it"]
+async fn every_operation_passes_prism_validation_through_the_sdk_and_the_cli() {
+    let prism = Prism::start();
+    let base = prism.base.as_str();
+    let spec = spec::spec();
+    for op in cockpit::OPERATIONS {
+        // The SDK: Prism validated the request, and its answer decodes as the typed body.
+        let done = spec::call(&client(base, None), &spec, op)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", op.id));
+        assert_eq!(done.status, 200, "{}", op.id);
+
+        // The CLI, the body on stdin.
+        let body = spec::body(&spec, op).map(|b| b.to_string());
+        let run = cli::run(
+            env!("CARGO_BIN_EXE_cockpit"),
+            spec::cli_args(op),
+            cli_env(base),
+            &body.unwrap_or_default(),
+            std::process::Stdio::piped(),
+        )
+        .await;
+        assert_eq!(run.code, Some(0), "{}: {}", op.id, run.stderr);
     }
 }

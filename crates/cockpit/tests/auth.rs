@@ -1,13 +1,11 @@
 //! Client-credentials tokens against a local token endpoint: caching, one fetch for many
 //! callers, refresh on expiry and on 401, and token endpoint failures.
 
-mod support;
-
 use std::time::Duration;
 
 use cockpit::{Client, ClientCredentials, ErrorKind, RetryPolicy, SecretString};
+use cockpit_test_support::*;
 use serde_json::json;
-use support::*;
 use wiremock::{
     Mock, MockServer, Request, Respond, ResponseTemplate,
     matchers::{any, method, path},

@@ -2,8 +2,6 @@
 //! right) in bounded time and memory, with the correlation id, without panicking, without
 //! leaking the token, and without sending the reset twice.
 
-mod support;
-
 use std::{
     sync::{
         Arc,
@@ -13,7 +11,7 @@ use std::{
 };
 
 use cockpit::{Client, ErrorKind, RetryPolicy, SecretString};
-use support::*;
+use cockpit_test_support::*;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},

@@ -1,8 +1,6 @@
 //! Load: 10,000 calls at 256 in flight through one client. All succeed, the correlation
 //! ids are unique, the token is fetched once, and memory stays flat.
 
-mod support;
-
 use std::{
     collections::HashSet,
     sync::{Arc, Mutex},
@@ -11,7 +9,7 @@ use std::{
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cockpit::{Client, ClientCredentials, SecretString};
-use support::*;
+use cockpit_test_support::*;
 
 const CALLS: usize = 10_000;
 const IN_FLIGHT: usize = 256;

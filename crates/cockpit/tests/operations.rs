@@ -4,100 +4,15 @@
 //! parameters and bodies made from the spec, so an operation added to the spec is covered
 //! by `cargo xtask codegen` alone.
 
-mod support;
-
 use std::time::Duration;
 
-use cockpit::{Client, ErrorKind, OPERATIONS, Operation, RetryPolicy, SecretString};
+use cockpit::{Client, ErrorKind, OPERATIONS, RetryPolicy, SecretString};
+use cockpit_test_support::{
+    spec::{self, call, path, spec},
+    *,
+};
 use serde_json::{Value, json};
-use support::*;
-use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
-
-/// The spec, as JSON, for making parameters and bodies.
-fn spec() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../openapi/cloudcockpit.yaml"
-    ))
-    .unwrap();
-    serde_yaml_ng::from_str(&text).unwrap()
-}
-
-fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
-    match schema.get("$ref").and_then(Value::as_str) {
-        Some(r) => spec.pointer(r.trim_start_matches('#')).unwrap(),
-        None => schema,
-    }
-}
-
-/// A value that the schema accepts, with every field it allows set, so that a decode of
-/// it shows each field.
-fn example(spec: &Value, schema: &Value, name: &str) -> Value {
-    let schema = resolve(spec, schema);
-    match schema["type"].as_str() {
-        Some("object") => {
-            let mut out = serde_json::Map::new();
-            for (key, property) in schema["properties"].as_object().into_iter().flatten() {
-                out.insert(key.clone(), example(spec, property, key));
-            }
-            Value::Object(out)
-        }
-        Some("array") => json!([example(spec, &schema["items"], name)]),
-        Some("integer") => json!(2),
-        Some("number") => json!(2.5),
-        Some("boolean") => json!(true),
-        _ if schema["format"] == "uuid" => json!(CUSTOMER),
-        _ if schema["enum"].is_array() => schema["enum"][0].clone(),
-        _ => json!(format!("{name}-1")),
-    }
-}
-
-fn operation_spec<'a>(spec: &'a Value, op: &Operation) -> &'a Value {
-    &spec["paths"][op.path][op.method.to_ascii_lowercase()]
-}
-
-/// A call of `op` with every parameter set (from its type) and a body from the spec.
-fn call<'a>(client: &'a Client, spec: &Value, op: &'static Operation) -> cockpit::DynamicCall<'a> {
-    let mut call = client.call(op);
-    for p in op.params {
-        let value = match p.hint {
-            "uuid" => CUSTOMER.to_string(),
-            "int32" | "int64" | "integer" => "2".to_string(),
-            hint if hint.contains('|') => hint.split('|').next().unwrap().to_string(),
-            _ => format!("{}-1", p.name),
-        };
-        call = call.param(p.name, value);
-    }
-    if op.body {
-        let schema =
-            &operation_spec(spec, op)["requestBody"]["content"]["application/json"]["schema"];
-        call = call.body_json(example(spec, schema, "body"));
-    }
-    call.correlation_id(uuid(CORRELATION))
-}
-
-/// The path that `op`'s template gives with the values that [`call`] sets.
-fn path(op: &Operation) -> String {
-    let mut path = op.path.to_string();
-    for p in op.params {
-        let value = if p.hint == "uuid" {
-            CUSTOMER.to_string()
-        } else {
-            format!("{}-1", p.name)
-        };
-        path = path.replace(&format!("{{{}}}", p.name), &value);
-    }
-    path
-}
-
-async fn answering(template: ResponseTemplate) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(template)
-        .mount(&server)
-        .await;
-    server
-}
+use wiremock::ResponseTemplate;
 
 fn retrying(base: &str) -> Client {
     Client::builder()
@@ -135,10 +50,7 @@ fn the_spec_has_a_get_like_and_a_patch_like_operation() {
 async fn every_operation_sends_the_pipeline_headers_and_decodes_its_success() {
     let spec = spec();
     for op in OPERATIONS {
-        let success = operation_spec(&spec, op)["responses"]["200"]["content"]["application/json"]
-            ["schema"]
-            .clone();
-        let body = (!success.is_null()).then(|| example(&spec, &success, "value"));
+        let body = spec::success(&spec, op);
         let template = match &body {
             Some(body) => ResponseTemplate::new(200).set_body_json(body),
             None => ResponseTemplate::new(200),

@@ -1,26 +1,15 @@
 //! reset-password through the facade against a local mock: what goes over the wire, and
 //! what each documented (and some undocumented) answer turns into.
 
-mod support;
-
 use std::time::Duration;
 
 use cockpit::{Client, ErrorKind, Operation, RetryPolicy, SecretString, types::CustomerUser};
+use cockpit_test_support::*;
 use serde_json::json;
-use support::*;
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
-    matchers::{any, method, path},
+    matchers::{method, path},
 };
-
-async fn answering(template: ResponseTemplate) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(template)
-        .mount(&server)
-        .await;
-    server
-}
 
 fn header(req: &wiremock::Request, name: &str) -> Option<String> {
     req.headers

@@ -1,12 +1,10 @@
 //! Retries: sent again only when the request cannot have been processed, with the same
 //! correlation id, and never a reset twice once it may have reached the server.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use cockpit::{Client, ErrorKind, RetryPolicy, SecretString};
-use support::*;
+use cockpit_test_support::*;
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
 
 fn retrying(base: &str, policy: RetryPolicy) -> Client {

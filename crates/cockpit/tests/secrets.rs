@@ -1,8 +1,6 @@
 //! Secrets stay secret: the exact `Debug` of everything that holds one is pinned, and the
 //! token appears in no `Debug`, `Display` or TRACE-level log line of a failing call.
 
-mod support;
-
 use std::{
     io::Write,
     sync::{Arc, Mutex},
@@ -13,7 +11,7 @@ use cockpit::{
     AccessToken, Client, ClientCredentials, RetryPolicy, SecretString, StaticToken,
     types::CustomerUser,
 };
-use support::*;
+use cockpit_test_support::*;
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
 
 const CLIENT_SECRET: &str = "cs-SECRET-91b2deadbeef";

@@ -2,14 +2,10 @@
 //! documented response of reset-password.
 
 use cockpit_generated::{Client, Error, types};
+use cockpit_test_support::{CORRELATION, CUSTOMER, PROVIDER_INSTANCE, USER, answering};
 use serde_json::json;
 use uuid::Uuid;
-use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
-
-const CUSTOMER: &str = "3f1c9a52-8a7e-4d7c-9a55-0c1e2b3d4f50";
-const USER: &str = "b0e5f7a1-2c3d-4e5f-8a9b-0c1d2e3f4a5b";
-const PROVIDER_INSTANCE: &str = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d";
-const CORRELATION: &str = "0d9c8b7a-6f5e-4d3c-8b2a-1f0e9d8c7b6a";
+use wiremock::{MockServer, ResponseTemplate};
 
 fn body() -> types::ResetPasswordRequest {
     types::ResetPasswordRequest::builder()
@@ -71,18 +67,9 @@ async fn call(
         .await
 }
 
-async fn server_answering(template: ResponseTemplate) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(template)
-        .mount(&server)
-        .await;
-    server
-}
-
 #[tokio::test]
 async fn sends_the_documented_request() {
-    let server = server_answering(ResponseTemplate::new(200)).await;
+    let server = answering(ResponseTemplate::new(200)).await;
     let response = call(&server).await.expect("200 is success");
     assert_eq!(response.status(), 200);
 
@@ -131,7 +118,7 @@ async fn sends_the_documented_request() {
 
 #[tokio::test]
 async fn required_nullable_fields_are_sent_as_null() {
-    let server = server_answering(ResponseTemplate::new(200)).await;
+    let server = answering(ResponseTemplate::new(200)).await;
     let body: types::ResetPasswordRequest = types::ResetPasswordRequest::builder()
         .provider_instance_id(PROVIDER_INSTANCE.parse::<Uuid>().unwrap())
         .customer_user(
@@ -180,8 +167,7 @@ async fn decodes_each_documented_error_body() {
             "correlationId": CORRELATION,
             "errors": [{"propertyName": "customerUser.email", "description": ["is required", "is too long"]}]
         });
-        let server =
-            server_answering(ResponseTemplate::new(status).set_body_json(error_body)).await;
+        let server = answering(ResponseTemplate::new(status).set_body_json(error_body)).await;
         match call(&server).await {
             Err(Error::ErrorResponse(value)) => {
                 assert_eq!(value.status(), status);
@@ -211,7 +197,7 @@ async fn decodes_each_documented_error_body() {
 #[tokio::test]
 async fn documented_bodiless_errors_keep_their_status() {
     for status in [401u16, 403] {
-        let server = server_answering(ResponseTemplate::new(status)).await;
+        let server = answering(ResponseTemplate::new(status)).await;
         match call(&server).await {
             Err(Error::UnexpectedResponse(response)) => assert_eq!(response.status(), status),
             other => panic!("{status}: expected UnexpectedResponse, got {other:?}"),
@@ -244,7 +230,7 @@ impl cockpit_generated::Transport for Recording {
 
 #[tokio::test]
 async fn the_transport_sees_each_request_without_api_version_and_each_response() {
-    let server = server_answering(ResponseTemplate::new(200)).await;
+    let server = answering(ResponseTemplate::new(200)).await;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     let recording = std::sync::Arc::new(Recording::default());

@@ -1,10 +1,24 @@
-//! Shared pieces of the integration tests: ids, a client pointed at a local server, and
-//! raw TCP servers for what wiremock cannot do (drop a connection mid-answer).
-#![allow(dead_code, unreachable_pub)]
+//! Shared pieces of the workspace's own tests, so that no test crate keeps a copy:
+//!
+//! - the test ids and a client pointed at a local server ([`client`], [`user`]);
+//! - raw TCP servers for what wiremock cannot do, such as dropping a connection
+//!   mid-answer ([`raw_server`], [`refused_address`]);
+//! - calls of any operation with values made from the spec ([`spec`]), so that tests over
+//!   every operation cover one added to the spec with no new test;
+//! - Prism, the OpenAPI mock from npm ([`prism::Prism`]).
+//!
+//! Everything here panics on failure: it runs only inside tests.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicUsize, Ordering},
+pub mod cli;
+pub mod prism;
+pub mod spec;
+
+use std::{
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
 };
 
 use cockpit::{Client, RetryPolicy, SecretString, Uuid, types::CustomerUser};
@@ -12,14 +26,27 @@ use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpListener,
 };
+use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
 
+/// The bearer token the tests send; a test fails if it shows anywhere.
 pub const TOKEN: &str = "tok-SECRET-7d41c0ffee";
+/// The tenant the tests' clients send.
 pub const TENANT: &str = "portal.cloudcockpit.com";
+/// A customer id.
 pub const CUSTOMER: &str = "3f1c9a52-8a7e-4d7c-9a55-0c1e2b3d4f50";
+/// A customer user id.
 pub const USER: &str = "b0e5f7a1-2c3d-4e5f-8a9b-0c1d2e3f4a5b";
+/// A provider instance id.
 pub const PROVIDER_INSTANCE: &str = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d";
+/// A correlation id that calls name, so that tests can look for it.
 pub const CORRELATION: &str = "0d9c8b7a-6f5e-4d3c-8b2a-1f0e9d8c7b6a";
 
+/// The workspace's root directory.
+pub fn root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// Parses one of the ids above.
 pub fn uuid(s: &str) -> Uuid {
     Uuid::parse_str(s).unwrap()
 }
@@ -49,6 +76,15 @@ pub fn client(base: &str) -> Client {
         .unwrap()
 }
 
+/// The environment that points the `cockpit` binary at `base` with the test token.
+pub fn cli_env(base: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("COCKPIT_BASE_URL", base.to_string()),
+        ("COCKPIT_TENANT", TENANT.to_string()),
+        ("COCKPIT_TOKEN", TOKEN.to_string()),
+    ]
+}
+
 /// A complete reset-password call on `client`.
 pub async fn reset(client: &Client) -> cockpit::Result<cockpit::Response<()>> {
     reset_as(client, user()).await
@@ -67,6 +103,16 @@ pub async fn reset_as(
         .customer_user(user)
         .send()
         .await
+}
+
+/// A wiremock server that gives every request the same answer.
+pub async fn answering(template: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(template)
+        .mount(&server)
+        .await;
+    server
 }
 
 /// A raw HTTP/1.1 server on loopback: for each connection it reads one request head (and
