@@ -2,11 +2,14 @@
 //!
 //! - `codegen [--check]`: regenerate `crates/generated` from the spec, or check it is fresh.
 //! - `test`: every check CI runs, in order, stopping at the first failure.
+//! - `spec-addition`: add two operations to a copy of the spec, run codegen there, and
+//!   call them through the SDK, the CLI and the mock.
 //! - `bench-build`: the cold build cost of depending on cockpit, against reqwest alone.
 
 mod bench_build;
 mod codegen;
 mod facade;
+mod spec_addition;
 
 use std::process::{Command, ExitCode};
 
@@ -17,9 +20,11 @@ const USAGE: &str = "usage: cargo xtask <job>
 jobs:
   codegen           regenerate crates/generated from openapi/cloudcockpit.yaml
   codegen --check   write nothing; fail with a diff when the generated client is stale
+  spec-addition     add two operations to a copy of the spec, regenerate it, and test them
+                    through the SDK, the CLI and the mock (in target/spec-addition)
   bench-build       time cold builds of a tiny app using cockpit and one using only reqwest
   test              run every check: fmt, clippy, tests (contract tests too), spec lint, cargo deny,
-                    codegen --check, the main job, docs";
+                    codegen --check, spec-addition, the main job, docs";
 
 fn main() -> ExitCode {
     // The error and its causes, without the backtrace that `RUST_BACKTRACE=1` would add to
@@ -40,6 +45,7 @@ fn job() -> Result<()> {
         ["codegen"] => codegen::run(false),
         ["codegen", "--check"] => codegen::run(true),
         ["test"] => test(),
+        ["spec-addition"] => spec_addition::run(),
         ["bench-build"] => bench_build::run(),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
@@ -98,6 +104,8 @@ fn test() -> Result<()> {
         "(advisories are not checked: the advisory database cannot be fetched here; see RELIABILITY.md)"
     );
     codegen::run(true)?;
+    println!("$ cargo xtask spec-addition");
+    spec_addition::run()?;
     // The README's main job, end to end against the embedded mock (never a configured API).
     println!("$ cargo run -p cockpit-mock --example reset_password");
     let status = Command::new("cargo")
