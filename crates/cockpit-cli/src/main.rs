@@ -32,7 +32,7 @@ Exit codes:
   2  invalid input or usage: nothing was sent
   3  authentication failed: no token, or the API answered 401 or 403
   4  not found: the API answered 404
-  5  any other API error: 400, 5xx or an undocumented status
+  5  any other API error: 400, 429 (rate limited), 5xx or an undocumented status
   6  transport failure: timeout, refused or broken connection
   7  done, but the result could not be written to stdout (stderr has it): do not repeat";
 

@@ -26,11 +26,12 @@ pub struct AccessToken {
 
 impl AccessToken {
     /// A token that is valid for `expires_in` from now, or until the API refuses it when
-    /// `expires_in` is `None`.
+    /// `expires_in` is `None`, or so far off that no clock can say when (as an
+    /// `expires_in` of `u64::MAX` seconds from a token endpoint).
     pub fn new(secret: SecretString, expires_in: Option<Duration>) -> Self {
         AccessToken {
             secret,
-            expires_at: expires_in.map(|d| Instant::now() + d),
+            expires_at: expires_in.and_then(|d| Instant::now().checked_add(d)),
         }
     }
 
@@ -185,13 +186,12 @@ impl ClientCredentials {
                 Error::authentication(what).with_source(e.without_url())
             })?;
         let status = response.status();
+        // The token endpoint's status goes on the error apart from the API's, so that code
+        // that asks `status() == 404` never mistakes a wrong token URL for a missing user.
+        let failed = |what: &str| Error::authentication(what).with_token_status(status);
         let bytes = crate::transport::read_capped(response)
             .await
-            .map_err(|e| {
-                Error::authentication("the token endpoint's answer broke off")
-                    .with_status(status)
-                    .with_source(e)
-            })?
+            .map_err(|e| failed("the token endpoint's answer broke off").with_source(e))?
             .0;
         if !status.is_success() {
             let oauth = serde_json::from_slice::<OAuthBody>(&bytes)
@@ -202,29 +202,44 @@ impl ClientCredentials {
                         error_description: b.error_description,
                     })
                 });
-            let mut err =
-                Error::authentication("the token endpoint refused the client credentials")
-                    .with_status(status);
-            err = match oauth {
-                Some(oauth) => err.with_oauth(oauth),
-                None => err.with_body(&bytes),
-            };
-            return Err(err);
+            return Err(match oauth {
+                Some(oauth) => {
+                    failed("the token endpoint refused the client credentials").with_oauth(oauth)
+                }
+                // An answer that is not OAuth's did not judge the credentials: a server
+                // error is the endpoint's own trouble, and anything else (a 404 page) says
+                // that the URL does not lead to a token endpoint.
+                None if status.is_server_error() => {
+                    failed("the token endpoint failed; try again later").with_body(&bytes)
+                }
+                None => failed(
+                    "the token endpoint gave no OAuth answer: check the token URL \
+                     (COCKPIT_TOKEN_URL)",
+                )
+                .with_body(&bytes),
+            });
         }
         let token: TokenBody = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::authentication("the token endpoint's answer is not the documented JSON")
-                .with_status(status)
-                .with_source(e)
+            failed("the token endpoint's answer is not the documented JSON").with_source(e)
         })?;
         if token.access_token.expose_secret().is_empty() {
-            return Err(
-                Error::authentication("the token endpoint returned an empty access_token")
-                    .with_status(status),
-            );
+            return Err(failed("the token endpoint returned an empty access_token"));
+        }
+        // RFC 6749, section 7.1: the type says how to use the token, and compares without
+        // regard to case. Only a Bearer token may be sent as one.
+        match token.token_type.as_deref() {
+            Some(t) if t.eq_ignore_ascii_case("bearer") => {}
+            Some(t) => {
+                return Err(failed(&format!(
+                    "the token endpoint issued a token of type {:?}, not Bearer",
+                    t.chars().take(40).collect::<String>()
+                )));
+            }
+            None => return Err(failed("the token endpoint's answer has no token_type")),
         }
         Ok(AccessToken::new(
             token.access_token,
-            token.expires_in.map(Duration::from_secs),
+            lifetime(token.expires_in.as_ref()),
         ))
     }
 }
@@ -250,7 +265,26 @@ impl TokenProvider for ClientCredentials {
 #[derive(Deserialize)]
 struct TokenBody {
     access_token: SecretString,
-    expires_in: Option<u64>,
+    token_type: Option<String>,
+    expires_in: Option<serde_json::Value>,
+}
+
+/// A token's lifetime from `expires_in`, whatever the endpoint sent: seconds as a number
+/// or a string (Entra's v1 endpoint sends strings), a negative number as already expired,
+/// and anything else, or too long for a `Duration`, as unknown: valid until the API
+/// refuses it.
+fn lifetime(expires_in: Option<&serde_json::Value>) -> Option<Duration> {
+    use serde_json::Value;
+    match expires_in? {
+        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(secs), _, _) => Some(Duration::from_secs(secs)),
+            (None, Some(_negative), _) => Some(Duration::ZERO),
+            (None, None, Some(secs)) => Duration::try_from_secs_f64(secs.max(0.0)).ok(),
+            (None, None, None) => None,
+        },
+        Value::String(s) => s.trim().parse::<u64>().ok().map(Duration::from_secs),
+        _ => None,
+    }
 }
 
 /// An OAuth error answer.
@@ -279,13 +313,47 @@ impl Bearer {
     }
 }
 
-/// Shares one token among all calls of a client.
+/// After a failed fetch, no fetch starts again for this long, doubled for each failure in
+/// a row up to [`MAX_FAILURE_BACKOFF`]: a wrong secret or token URL must not turn a batch
+/// of calls into a flood of requests to Microsoft Entra, which throttles and may lock the
+/// app out.
+pub(crate) const FAILURE_BACKOFF: Duration = Duration::from_millis(500);
+/// The longest wait between fetches after failures.
+pub(crate) const MAX_FAILURE_BACKOFF: Duration = Duration::from_secs(30);
+
+/// The last failed fetch: its error (shared with every caller until the next fetch), when
+/// it ended, and how many fetches in a row have failed.
+struct Failure {
+    error: Error,
+    at: Instant,
+    streak: u32,
+}
+
+impl Failure {
+    /// When the next fetch may start.
+    fn retry_at(&self) -> Option<Instant> {
+        let exp = self.streak.saturating_sub(1).min(16);
+        let backoff = FAILURE_BACKOFF
+            .saturating_mul(1_u32.checked_shl(exp).unwrap_or(u32::MAX))
+            .min(MAX_FAILURE_BACKOFF);
+        self.at.checked_add(backoff)
+    }
+}
+
+/// What the fetch lock guards: the generation of the newest token, and the last failure.
+struct Flight {
+    generation: u64,
+    failure: Option<Failure>,
+}
+
+/// Shares one token among all calls of a client: one fetch at a time, whose outcome,
+/// success or failure, every caller waiting on it shares.
 pub(crate) struct TokenCache {
     provider: Arc<dyn TokenProvider>,
     current: Mutex<Option<Arc<Bearer>>>,
     // Held while fetching, so that concurrent callers on a cold or stale cache wait for one
     // fetch instead of each making their own.
-    refresh: tokio::sync::Mutex<u64>,
+    flight: tokio::sync::Mutex<Flight>,
 }
 
 impl TokenCache {
@@ -293,7 +361,10 @@ impl TokenCache {
         TokenCache {
             provider,
             current: Mutex::new(None),
-            refresh: tokio::sync::Mutex::new(0),
+            flight: tokio::sync::Mutex::new(Flight {
+                generation: 0,
+                failure: None,
+            }),
         }
     }
 
@@ -310,14 +381,46 @@ impl TokenCache {
     }
 
     /// A fresh token: the cached one, or one fetched now for every waiting caller.
+    ///
+    /// A caller that waited while a fetch failed gets that failure too, and so does every
+    /// caller until the failure's backoff has passed: then one fetch is tried again.
     pub(crate) async fn get(&self, http: &reqwest::Client) -> Result<Arc<Bearer>> {
         if let Some(bearer) = self.cached() {
             return Ok(bearer);
         }
-        let mut generation = self.refresh.lock().await;
+        let mut flight = self.flight.lock().await;
         if let Some(bearer) = self.cached() {
             return Ok(bearer);
         }
+        if let Some(failure) = &flight.failure
+            && failure.retry_at().is_none_or(|at| Instant::now() < at)
+        {
+            return Err(failure.error.duplicate());
+        }
+        match self.fetch(http, flight.generation.wrapping_add(1)).await {
+            Ok(bearer) => {
+                flight.generation = bearer.generation;
+                flight.failure = None;
+                *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(bearer.clone());
+                Ok(bearer)
+            }
+            Err(error) => {
+                let streak = flight
+                    .failure
+                    .as_ref()
+                    .map_or(1, |f| f.streak.saturating_add(1));
+                flight.failure = Some(Failure {
+                    error: error.duplicate(),
+                    at: Instant::now(),
+                    streak,
+                });
+                Err(error)
+            }
+        }
+    }
+
+    /// One fetch from the provider, checked as a header value.
+    async fn fetch(&self, http: &reqwest::Client, generation: u64) -> Result<Arc<Bearer>> {
         let token = self.provider.token(http).await?;
         let secret = token.secret().expose_secret();
         if !is_header_token(secret) {
@@ -332,14 +435,11 @@ impl TokenCache {
             ));
         };
         header.set_sensitive(true);
-        *generation += 1;
-        let bearer = Arc::new(Bearer {
+        Ok(Arc::new(Bearer {
             header,
             expires_at: token.expires_at(),
-            generation: *generation,
-        });
-        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(bearer.clone());
-        Ok(bearer)
+            generation,
+        }))
     }
 
     /// Drops `bearer` from the cache after the API refused it, unless another caller has

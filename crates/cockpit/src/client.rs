@@ -9,7 +9,7 @@ use crate::{
     check::{check_tenant, check_url, is_header_token},
     error::{Error, Result},
     pipeline::header_value,
-    retry::RetryPolicy,
+    retry::{LONGEST, RetryPolicy},
 };
 
 /// The API's documented server.
@@ -123,16 +123,17 @@ impl ClientBuilder {
         self
     }
 
-    /// How long to wait for a connection; default [`DEFAULT_CONNECT_TIMEOUT`].
+    /// How long to wait for a connection; default [`DEFAULT_CONNECT_TIMEOUT`], at most a
+    /// day.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
+        self.connect_timeout = Some(timeout.min(LONGEST));
         self
     }
 
     /// How long one attempt may take, from sending to the end of the answer; default
-    /// [`DEFAULT_TIMEOUT`].
+    /// [`DEFAULT_TIMEOUT`], at most a day.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.timeout = Some(timeout.min(LONGEST));
         self
     }
 

@@ -6,10 +6,9 @@ use cockpit_generated::types::ErrorResponse;
 use reqwest::StatusCode;
 use uuid::Uuid;
 
-use crate::{
-    retry::RetryPolicy,
-    transport::{MAX_BODY, Seen},
-};
+#[cfg(doc)]
+use crate::retry::RetryPolicy;
+use crate::transport::{MAX_BODY, Seen};
 
 /// A `Result` whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -31,6 +30,9 @@ pub enum ErrorKind {
     Forbidden,
     /// 404 Not Found: the customer, user or provider instance does not exist.
     NotFound,
+    /// 429 Too Many Requests: the API limits the rate of calls; try again after
+    /// [`Error::retry_after`], where the server said.
+    TooManyRequests,
     /// A 5xx answer.
     Server,
     /// Any other status that the API does not document for the operation.
@@ -56,6 +58,7 @@ impl ErrorKind {
             ErrorKind::Unauthorized => "unauthorized",
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::NotFound => "not found",
+            ErrorKind::TooManyRequests => "too many requests",
             ErrorKind::Server => "server error",
             ErrorKind::UnexpectedStatus => "unexpected status",
             ErrorKind::Timeout => "timed out",
@@ -73,6 +76,7 @@ impl ErrorKind {
             401 => ErrorKind::Unauthorized,
             403 => ErrorKind::Forbidden,
             404 => ErrorKind::NotFound,
+            429 => ErrorKind::TooManyRequests,
             500..=599 => ErrorKind::Server,
             _ => ErrorKind::UnexpectedStatus,
         }
@@ -159,6 +163,8 @@ struct Inner {
     kind: ErrorKind,
     detail: Option<String>,
     status: Option<StatusCode>,
+    /// The token endpoint's status, kept apart from the API's.
+    token_status: Option<StatusCode>,
     correlation_id: Option<Uuid>,
     api: Option<ApiError>,
     oauth: Option<OAuthError>,
@@ -177,6 +183,7 @@ impl Error {
                 kind,
                 detail: None,
                 status: None,
+                token_status: None,
                 correlation_id: None,
                 api: None,
                 oauth: None,
@@ -211,6 +218,12 @@ impl Error {
         self
     }
 
+    /// The token endpoint's status: not [`Error::status`], which is the API's alone.
+    pub(crate) fn with_token_status(mut self, status: StatusCode) -> Self {
+        self.inner.token_status = Some(status);
+        self
+    }
+
     pub(crate) fn with_correlation_id(mut self, id: Uuid) -> Self {
         self.inner.correlation_id = Some(id);
         self
@@ -228,8 +241,8 @@ impl Error {
 
     /// Keeps the start of a raw body, as text, up to [`KEPT_BODY`] bytes.
     pub(crate) fn with_body(mut self, body: &[u8]) -> Self {
-        let end = body.len().min(KEPT_BODY);
-        self.inner.body = Some(String::from_utf8_lossy(&body[..end]).into_owned());
+        let kept = body.get(..KEPT_BODY).unwrap_or(body);
+        self.inner.body = Some(String::from_utf8_lossy(kept).into_owned());
         self
     }
 
@@ -253,6 +266,28 @@ impl Error {
         self
     }
 
+    /// A copy, for every caller that shares one outcome (a failed token fetch): the source
+    /// is kept as its message.
+    pub(crate) fn duplicate(&self) -> Error {
+        let e = &self.inner;
+        Error {
+            inner: Box::new(Inner {
+                kind: e.kind,
+                detail: e.detail.clone(),
+                status: e.status,
+                token_status: e.token_status,
+                correlation_id: e.correlation_id,
+                api: e.api.clone(),
+                oauth: e.oauth.clone(),
+                body: e.body.clone(),
+                retry_after: e.retry_after,
+                attempts: e.attempts,
+                retryable: e.retryable,
+                source: e.source.as_ref().map(|s| BoxError::from(s.to_string())),
+            }),
+        }
+    }
+
     /// The one conversion from the generated client's error, whatever error body type `E`
     /// the operation declares, with what the transport saw of the answer.
     ///
@@ -263,7 +298,6 @@ impl Error {
     pub(crate) fn from_generated<E>(
         e: cockpit_generated::Error<E>,
         seen: Option<Box<Seen>>,
-        policy: &RetryPolicy,
     ) -> Error {
         use cockpit_generated::Error as G;
 
@@ -272,7 +306,7 @@ impl Error {
             | G::UnexpectedResponse(_)
             | G::InvalidResponsePayload(..)
             | G::ResponseBodyError(_) => match seen {
-                Some(seen) => Error::from_answer(*seen, policy),
+                Some(seen) => Error::from_answer(*seen),
                 None => Error::new(ErrorKind::MalformedResponse)
                     .with_detail("the answer could not be read"),
             },
@@ -303,7 +337,7 @@ impl Error {
     }
 
     /// An answer that is not a documented success, or a success whose body did not decode.
-    pub(crate) fn from_answer(seen: Seen, policy: &RetryPolicy) -> Error {
+    pub(crate) fn from_answer(seen: Seen) -> Error {
         let status = seen.status;
         let kind = if status.is_success() {
             ErrorKind::MalformedResponse
@@ -316,12 +350,13 @@ impl Error {
                 "the answer's body is over {} KiB and was cut",
                 MAX_BODY / 1024
             ));
-        } else if !status.is_success()
-            && let Ok(api) = serde_json::from_slice::<ErrorResponse>(&seen.body)
-        {
-            err = err.with_api(ApiError::from(api));
         } else if status.is_success() {
             err = err.with_detail("the answer's body is not what the spec documents");
+        } else if let Ok(api) = serde_json::from_slice::<ErrorResponse>(&seen.body) {
+            err = err.with_api(ApiError::from(api));
+        } else if !seen.body.is_empty() {
+            // Say so, or the message would read as if the server had said nothing.
+            err = err.with_detail("the error body is not the documented JSON (see its body)");
         }
         // 429 and 503 say the request was not processed: safe to send again, after the
         // delay the server asks for.
@@ -331,7 +366,7 @@ impl Error {
         ) {
             err = err
                 .retryable(true)
-                .with_retry_after(policy.retry_after(&seen.headers));
+                .with_retry_after(crate::retry::asked_wait(&seen.headers));
         }
         err
     }
@@ -341,9 +376,16 @@ impl Error {
         self.inner.kind
     }
 
-    /// The HTTP status of the answer, where there was one.
+    /// The HTTP status of the API's answer, where there was one. Never the token
+    /// endpoint's: see [`token_endpoint_status`](Error::token_endpoint_status).
     pub fn status(&self) -> Option<StatusCode> {
         self.inner.status
+    }
+
+    /// For an [`ErrorKind::Authentication`] error, the status that the token endpoint
+    /// answered with, where it answered.
+    pub fn token_endpoint_status(&self) -> Option<StatusCode> {
+        self.inner.token_status
     }
 
     /// The correlation id that the call sent as `X-Correlation-Id`: quote it to support.
@@ -378,9 +420,17 @@ impl Error {
         self.inner.attempts
     }
 
-    /// The delay that the server asked for in `Retry-After`, capped by the retry policy.
+    /// The delay that the server asked for in `Retry-After` (at most a day), with a 429
+    /// or a 503. The retry policy waits no longer than its
+    /// [`max_retry_after`](RetryPolicy::max_retry_after).
     pub fn retry_after(&self) -> Option<Duration> {
         self.inner.retry_after
+    }
+
+    /// Whether the API limited the rate of calls (429 Too Many Requests); see
+    /// [`retry_after`](Error::retry_after) for how long it asked to wait.
+    pub fn is_rate_limited(&self) -> bool {
+        self.inner.kind == ErrorKind::TooManyRequests
     }
 
     /// Whether sending the same call again is safe and may succeed: the request cannot
@@ -404,6 +454,19 @@ impl Error {
     }
 }
 
+/// A wait as people say it: whole seconds, or milliseconds under a second.
+struct Wait(Duration);
+
+impl fmt::Display for Wait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 < Duration::from_secs(1) {
+            write!(f, "{} ms", self.0.as_millis())
+        } else {
+            write!(f, "{} s", self.0.as_secs())
+        }
+    }
+}
+
 /// Formats the one-line message; `Debug` shows the same fields, structured.
 struct Render<'a>(&'a Inner);
 
@@ -414,8 +477,16 @@ impl fmt::Display for Render<'_> {
         if let Some(status) = e.status {
             write!(f, " ({})", status.as_u16())?;
         }
+        if let Some(status) = e.token_status {
+            write!(f, " (token endpoint {})", status.as_u16())?;
+        }
         if let Some(detail) = &e.detail {
             write!(f, ": {detail}")?;
+        }
+        if e.kind == ErrorKind::TooManyRequests
+            && let Some(wait) = e.retry_after
+        {
+            write!(f, ": the server asked to wait {}", Wait(wait))?;
         }
         if let Some(api) = &e.api {
             if let Some(t) = &api.error_type {
@@ -461,6 +532,12 @@ impl fmt::Debug for Error {
         }
         if let Some(status) = e.status {
             d.field("status", &status.as_u16());
+        }
+        if let Some(status) = e.token_status {
+            d.field("token_endpoint_status", &status.as_u16());
+        }
+        if let Some(wait) = e.retry_after {
+            d.field("retry_after", &wait);
         }
         if let Some(id) = e.correlation_id {
             d.field("correlation_id", &id.to_string());

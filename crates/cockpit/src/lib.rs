@@ -1,5 +1,17 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs, missing_debug_implementations)]
+// Nothing a server or a caller sends may panic the SDK: no arithmetic that can overflow, no
+// unwrap, expect, panic or indexing outside tests. An allow that remains says why.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::arithmetic_side_effects,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 mod auth;
 mod check;
@@ -17,7 +29,7 @@ mod transport;
 // `Client`, a call builder and an `Operation` constant per operation. The allowances cover
 // what generated code does uniformly (a `.clone()` of a `Copy` id, an unused `mut`).
 #[rustfmt::skip]
-#[allow(clippy::all, unused_mut)]
+#[allow(clippy::all, clippy::arithmetic_side_effects, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, unused_mut)]
 mod generated_ops;
 
 pub use auth::{

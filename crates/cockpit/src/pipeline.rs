@@ -229,7 +229,7 @@ async fn attempts<C: Call>(
                 .with_attempts(attempts)
         })?;
         transport.set_authorization(bearer.header.clone());
-        attempts += 1;
+        attempts = attempts.saturating_add(1);
         let err = match input.attempt(&raw).await {
             Ok(value) => {
                 return Ok(Response {
@@ -239,7 +239,7 @@ async fn attempts<C: Call>(
                     attempts,
                 });
             }
-            Err(e) => retry::classify(Error::from_generated(e, transport.take(), policy), op)
+            Err(e) => retry::classify(Error::from_generated(e, transport.take()), op)
                 .with_correlation_id(correlation_id)
                 .with_attempts(attempts),
         };
@@ -257,9 +257,10 @@ async fn attempts<C: Call>(
             return Err(err);
         }
         let delay = policy.delay(attempts, err.retry_after());
+        // A sum too large for a `Duration` is past any deadline.
         if policy
             .deadline_after()
-            .is_some_and(|d| started.elapsed() + delay > d)
+            .is_some_and(|d| started.elapsed().checked_add(delay).is_none_or(|t| t > d))
         {
             return Err(err);
         }

@@ -9,7 +9,6 @@ use reqwest::{
 use crate::{
     check::{check_tenant, check_url, is_header_token},
     error::Error,
-    retry::RetryPolicy,
     transport::Seen,
     types,
 };
@@ -29,10 +28,10 @@ proptest! {
             headers.insert(RETRY_AFTER, v);
         }
         let seen = Seen { status, headers, body: body.clone().into(), truncated: false, broke: false };
-        let err = Error::from_answer(seen, &RetryPolicy::default());
+        let err = Error::from_answer(seen);
         prop_assert_eq!(err.status(), Some(status));
         prop_assert!(err.body().unwrap().len() <= 3 * 16 * 1024);
-        prop_assert!(err.retry_after().unwrap_or_default() <= std::time::Duration::from_secs(30));
+        prop_assert!(err.retry_after().unwrap_or_default() <= crate::retry::LONGEST);
         let _ = err.to_string();
     }
 
@@ -51,7 +50,7 @@ proptest! {
             truncated: false,
             broke: false,
         };
-        let err = Error::from_answer(seen, &RetryPolicy::default());
+        let err = Error::from_answer(seen);
         let api = err.api_error().expect("decodes");
         prop_assert_eq!(api.error_type.as_deref(), Some(t.as_str()));
         prop_assert_eq!(api.errors[0].property_name.as_deref(), Some(p.as_str()));

@@ -45,6 +45,11 @@ pub(crate) fn classify(err: Error, op: &Operation) -> Error {
     err.retryable(retry)
 }
 
+/// The longest wait or limit that any setting may ask for: backoffs, `Retry-After`,
+/// deadlines and timeouts longer than a day are cut to a day, so that no sum of them can
+/// overflow and no call waits past what anybody meant.
+pub(crate) const LONGEST: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// How failed calls are retried. On by default; [`RetryPolicy::none`] turns it off.
 ///
 /// A call is sent again when the request cannot have been processed: the connection was
@@ -94,26 +99,27 @@ impl RetryPolicy {
     }
 
     /// The backoff before retry `n` is a random delay between zero and
-    /// `min(max, base * 2^(n-1))` ("full jitter").
+    /// `min(max, base * 2^(n-1))` ("full jitter"). Each is cut to a day.
     #[must_use]
     pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
-        self.base_backoff = base;
-        self.max_backoff = max.max(base);
+        self.base_backoff = base.min(LONGEST);
+        self.max_backoff = max.min(LONGEST).max(self.base_backoff);
         self
     }
 
-    /// The longest `Retry-After` that is honoured; a longer one is cut to this.
+    /// The longest `Retry-After` that is honoured; a longer one is cut to this. At most a
+    /// day.
     #[must_use]
     pub fn max_retry_after(mut self, max: Duration) -> Self {
-        self.max_retry_after = max;
+        self.max_retry_after = max.min(LONGEST);
         self
     }
 
     /// No retry starts once this much time has passed since the call began (`None`: no
-    /// limit other than the attempts).
+    /// limit other than the attempts). At most a day.
     #[must_use]
     pub fn deadline(mut self, deadline: Option<Duration>) -> Self {
-        self.deadline = deadline;
+        self.deadline = deadline.map(|d| d.min(LONGEST));
         self
     }
 
@@ -133,23 +139,27 @@ impl RetryPolicy {
         let exp = attempt.saturating_sub(1).min(20);
         let ceiling = self
             .base_backoff
-            .saturating_mul(1 << exp)
+            .saturating_mul(1_u32.checked_shl(exp).unwrap_or(u32::MAX))
             .min(self.max_backoff);
-        ceiling.mul_f64(fastrand::f64())
+        // Integer jitter: no float that could round past the ceiling.
+        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        Duration::from_nanos(fastrand::u64(0..=nanos))
     }
+}
 
-    /// The delay that a `Retry-After` header asks for: seconds, or an HTTP date, capped.
-    pub(crate) fn retry_after(&self, headers: &HeaderMap) -> Option<Duration> {
-        let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-        let asked = match value.parse::<u64>() {
-            Ok(seconds) => Duration::from_secs(seconds),
-            Err(_) => httpdate::parse_http_date(value)
-                .ok()?
-                .duration_since(SystemTime::now())
-                .unwrap_or(Duration::ZERO),
-        };
-        Some(asked.min(self.max_retry_after))
-    }
+/// The delay that a `Retry-After` header asks for: seconds, or an HTTP date; at most
+/// [`LONGEST`]. The policy's [`max_retry_after`](RetryPolicy::max_retry_after) caps how
+/// long a retry waits, in [`RetryPolicy::delay`].
+pub(crate) fn asked_wait(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    let asked = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => httpdate::parse_http_date(value)
+            .ok()?
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    };
+    Some(asked.min(LONGEST))
 }
 
 #[cfg(test)]
@@ -164,26 +174,33 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_in_seconds_and_as_a_date_is_capped() {
-        let policy = RetryPolicy::default().max_retry_after(Duration::from_secs(10));
+    fn retry_after_in_seconds_and_as_a_date_and_the_wait_is_capped() {
+        assert_eq!(asked_wait(&headers("2")), Some(Duration::from_secs(2)));
         assert_eq!(
-            policy.retry_after(&headers("2")),
-            Some(Duration::from_secs(2))
+            asked_wait(&headers("3600")),
+            Some(Duration::from_secs(3600))
         );
-        assert_eq!(
-            policy.retry_after(&headers("3600")),
-            Some(Duration::from_secs(10))
-        );
+        assert_eq!(asked_wait(&headers(&u64::MAX.to_string())), Some(LONGEST));
         let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(5));
-        let asked = policy.retry_after(&headers(&soon)).unwrap();
+        let asked = asked_wait(&headers(&soon)).unwrap();
         assert!(
             asked <= Duration::from_secs(5) && asked >= Duration::from_secs(3),
             "{asked:?}"
         );
         let past = httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(60));
-        assert_eq!(policy.retry_after(&headers(&past)), Some(Duration::ZERO));
-        assert_eq!(policy.retry_after(&headers("soon")), None);
-        assert_eq!(policy.retry_after(&HeaderMap::new()), None);
+        assert_eq!(asked_wait(&headers(&past)), Some(Duration::ZERO));
+        assert_eq!(asked_wait(&headers("soon")), None);
+        assert_eq!(asked_wait(&HeaderMap::new()), None);
+        // The policy waits no longer than its cap, whatever the server asked.
+        let policy = RetryPolicy::default().max_retry_after(Duration::from_secs(10));
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(3600))),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(2))),
+            Duration::from_secs(2)
+        );
     }
 
     #[test]

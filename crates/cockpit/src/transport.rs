@@ -132,9 +132,11 @@ impl Transport for CallTransport {
 pub(crate) async fn read_capped(mut response: reqwest::Response) -> reqwest::Result<(Bytes, bool)> {
     let mut body = BytesMut::new();
     while let Some(chunk) = response.chunk().await? {
-        let room = MAX_BODY - body.len();
-        if chunk.len() > room {
-            body.extend_from_slice(&chunk[..room]);
+        let room = MAX_BODY.saturating_sub(body.len());
+        if let Some(fits) = chunk.get(..room)
+            && fits.len() < chunk.len()
+        {
+            body.extend_from_slice(fits);
             return Ok((body.freeze(), true));
         }
         body.extend_from_slice(&chunk);

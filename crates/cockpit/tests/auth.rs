@@ -218,18 +218,38 @@ async fn token_endpoint_failures_are_authentication_errors_without_the_secret() 
         (
             "invalid_client",
             invalid_client,
-            "authentication failed (400): the token endpoint refused the client credentials: \
-             invalid_client: AADSTS7000215: Invalid client secret provided (correlation id ",
+            "authentication failed (token endpoint 400): the token endpoint refused the client \
+             credentials: invalid_client: AADSTS7000215: Invalid client secret provided (correlation id ",
         ),
         (
             "5xx",
             ResponseTemplate::new(503).set_body_string("busy"),
-            "authentication failed (503): the token endpoint refused the client credentials (correlation id ",
+            "authentication failed (token endpoint 503): the token endpoint failed; try again later (correlation id ",
+        ),
+        (
+            "404",
+            ResponseTemplate::new(404).set_body_raw("<html>Not Found</html>", "text/html"),
+            "authentication failed (token endpoint 404): the token endpoint gave no OAuth answer: \
+             check the token URL (COCKPIT_TOKEN_URL) (correlation id ",
         ),
         (
             "malformed",
             ResponseTemplate::new(200).set_body_string("{not json"),
-            "authentication failed (200): the token endpoint's answer is not the documented JSON (correlation id ",
+            "authentication failed (token endpoint 200): the token endpoint's answer is not the documented JSON (correlation id ",
+        ),
+        (
+            "not bearer",
+            ResponseTemplate::new(200).set_body_json(json!({
+                "token_type": "mac", "expires_in": 3599, "access_token": "issued-mac-token"
+            })),
+            "authentication failed (token endpoint 200): the token endpoint issued a token of type \"mac\", not Bearer (correlation id ",
+        ),
+        (
+            "no token type",
+            ResponseTemplate::new(200).set_body_json(json!({
+                "expires_in": 3599, "access_token": "issued-token"
+            })),
+            "authentication failed (token endpoint 200): the token endpoint's answer has no token_type (correlation id ",
         ),
         (
             "timeout",
@@ -252,6 +272,18 @@ async fn token_endpoint_failures_are_authentication_errors_without_the_secret() 
         assert_eq!(err.kind(), ErrorKind::Authentication, "{name}");
         assert!(err.to_string().starts_with(expected), "{name}: {err}");
         assert_eq!(err.attempts(), 0, "{name}: the API call was not sent");
+        // The token endpoint's status is never taken for the API's.
+        assert_eq!(err.status(), None, "{name}");
+        let token_status = err.token_endpoint_status().map(|s| s.as_u16());
+        let expected_status = match name {
+            "invalid_client" => Some(400),
+            "5xx" => Some(503),
+            "404" => Some(404),
+            "timeout" => None,
+            _ => Some(200),
+        };
+        assert_eq!(token_status, expected_status, "{name}");
+        assert!(!err.to_string().contains("issued-"), "{name}: {err}");
         assert!(api.received_requests().await.unwrap().is_empty(), "{name}");
         if name == "invalid_client" {
             let oauth = err.oauth_error().unwrap();
@@ -307,4 +339,122 @@ async fn a_token_that_a_header_cannot_carry_is_refused_before_the_api_call() {
     );
     assert!(err.is_before_sending());
     assert!(api.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_token_endpoint_gets_one_request_from_100_calls_and_one_more_after_a_backoff() {
+    tokio::task::unconstrained(async {
+        let tokens = MockServer::start().await;
+        // The delay keeps the failing fetch in flight while the other 99 calls arrive.
+        Mock::given(any())
+            .respond_with(
+                ResponseTemplate::new(401)
+                    .set_body_json(json!({"error": "invalid_client"}))
+                    .set_delay(Duration::from_millis(200)),
+            )
+            .mount(&tokens)
+            .await;
+        let api = api_answering(200).await;
+        let client = api_client(&api, credentials(&tokens));
+        let calls: Vec<_> = (0..100)
+            .map(|_| {
+                let client = client.clone();
+                tokio::spawn(async move { reset(&client).await })
+            })
+            .collect();
+        for call in calls {
+            let err = call.await.unwrap().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Authentication);
+            assert_eq!(err.oauth_error().unwrap().error, "invalid_client");
+        }
+        let sent = || async { tokens.received_requests().await.unwrap().len() };
+        assert_eq!(sent().await, 1, "the 99 waiting calls shared the failure");
+
+        // Within the backoff a call fails at once, with no request.
+        let err = reset(&client).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Authentication);
+        assert_eq!(sent().await, 1);
+
+        // After it, one call asks again; the next backoff is longer (1 s).
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        reset(&client).await.unwrap_err();
+        assert_eq!(sent().await, 2);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        reset(&client).await.unwrap_err();
+        assert_eq!(sent().await, 2, "the backoff doubled");
+        assert!(api.received_requests().await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn any_expires_in_is_taken_without_panic() {
+    // (expires_in, whether the token is still fresh for the next call)
+    let cases = [
+        (json!(u64::MAX), true),
+        (json!(1e300), true),
+        (json!("3599"), true),
+        (json!(3599.5), true),
+        (json!(null), true),
+        (json!({"nested": 1}), true),
+        (json!(0), false),
+        (json!(-1), false),
+        (json!(i64::MIN), false),
+        (json!(59), false),
+    ];
+    for (expires_in, cached) in cases {
+        let tokens = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "token_type": "bearer", "expires_in": expires_in, "access_token": "issued-token"
+            })))
+            .mount(&tokens)
+            .await;
+        let api = api_answering(200).await;
+        let client = api_client(&api, credentials(&tokens));
+        reset(&client).await.unwrap();
+        reset(&client).await.unwrap();
+        let fetched = tokens.received_requests().await.unwrap().len();
+        assert_eq!(fetched, if cached { 1 } else { 2 }, "{expires_in}");
+        // `bearer` compares the token type without regard to case, and sends "Bearer".
+        let sent = api.received_requests().await.unwrap();
+        assert_eq!(bearer(&sent[0]), "Bearer issued-token");
+    }
+}
+
+#[tokio::test]
+async fn a_401_against_an_older_token_keeps_the_newer_one() {
+    // Two calls carry token 1, which the API refuses. The first 401 comes at once: that
+    // call fetches token 2 and succeeds with it. The second 401 (for token 1 as well) comes
+    // later, and must not drop token 2, which the replay then uses.
+    let tokens = token_endpoint(3599, Duration::ZERO).await;
+    let api = MockServer::start().await;
+    let state = std::sync::Arc::new(std::sync::Mutex::new((None::<String>, 0_u32)));
+    Mock::given(any())
+        .respond_with(move |req: &Request| {
+            let token = bearer(req);
+            let mut state = state.lock().unwrap();
+            state.1 += 1;
+            let refused = state.0.get_or_insert_with(|| token.clone()) == &token;
+            // The second request with token 1 is refused late.
+            let delay = if refused && state.1 == 2 { 300 } else { 0 };
+            ResponseTemplate::new(if refused { 401 } else { 200 })
+                .set_delay(Duration::from_millis(delay))
+        })
+        .mount(&api)
+        .await;
+    let client = api_client(&api, credentials(&tokens));
+    // Both calls wait for the one token fetch, so both send token 1.
+    let (a, b) = tokio::join!(reset(&client), reset(&client));
+    a.unwrap();
+    b.unwrap();
+    // A third fetch would mean the late 401 dropped the newer token.
+    assert_eq!(tokens.received_requests().await.unwrap().len(), 2);
+    let sent = api.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 4);
+    assert_eq!(
+        bearer(&sent[2]),
+        bearer(&sent[3]),
+        "both replays carried token 2"
+    );
 }
