@@ -451,3 +451,57 @@ async fn help_has_examples_and_the_exit_codes() {
         run.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn odd_token_lifetimes_and_types_never_panic_the_tool() {
+    let cases = [
+        (serde_json::json!(u64::MAX), "Bearer", Some(0)),
+        (serde_json::json!(0), "Bearer", Some(0)),
+        (serde_json::json!(-1), "Bearer", Some(0)),
+        (serde_json::json!(1e300), "BEARER", Some(0)),
+        (serde_json::json!(3599), "mac", Some(3)),
+    ];
+    for (expires_in, token_type, code) in cases {
+        let tokens = cockpit_test_support::answering(
+            wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "token_type": token_type, "expires_in": expires_in, "access_token": "issued"
+            })),
+        )
+        .await;
+        let mock = MockCloudCockpit::start().await;
+        mock.expect_reset_password().respond(Outcome::Ok).await;
+        let base = mock.uri();
+        let token_url = format!("{}/token", tokens.uri());
+        let env = [
+            ("COCKPIT_BASE_URL", base.as_str()),
+            ("COCKPIT_TENANT", TENANT),
+            ("COCKPIT_CLIENT_ID", "app"),
+            ("COCKPIT_CLIENT_SECRET", TOKEN),
+            ("COCKPIT_TOKEN_URL", token_url.as_str()),
+        ];
+        let mut args = vec![
+            "reset-password",
+            "--customer-id",
+            CUSTOMER,
+            "--user-id",
+            USER,
+            "--provider-instance-id",
+            PROVIDER_INSTANCE,
+        ];
+        args.extend_from_slice(USER_FLAGS);
+        let run = cockpit(&args, &env, "").await;
+        assert_eq!(run.code, code, "{expires_in} {token_type}: {}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        let sent = mock.received_resets().await;
+        if code == Some(0) {
+            assert!(sent[0].has_bearer_token("issued"), "{expires_in}");
+        } else {
+            assert!(sent.is_empty());
+            assert!(
+                run.stderr.contains("a token of type \"mac\", not Bearer"),
+                "{}",
+                run.stderr
+            );
+        }
+    }
+}

@@ -186,62 +186,79 @@ impl ClientCredentials {
                 Error::authentication(what).with_source(e.without_url())
             })?;
         let status = response.status();
-        // The token endpoint's status goes on the error apart from the API's, so that code
-        // that asks `status() == 404` never mistakes a wrong token URL for a missing user.
-        let failed = |what: &str| Error::authentication(what).with_token_status(status);
         let bytes = crate::transport::read_capped(response)
             .await
-            .map_err(|e| failed("the token endpoint's answer broke off").with_source(e))?
+            .map_err(|e| {
+                Error::authentication("the token endpoint's answer broke off")
+                    .with_token_status(status)
+                    .with_source(e)
+            })?
             .0;
-        if !status.is_success() {
-            let oauth = serde_json::from_slice::<OAuthBody>(&bytes)
-                .ok()
-                .and_then(|b| {
-                    b.error.map(|error| OAuthError {
-                        error,
-                        error_description: b.error_description,
-                    })
-                });
-            return Err(match oauth {
-                Some(oauth) => {
-                    failed("the token endpoint refused the client credentials").with_oauth(oauth)
-                }
-                // An answer that is not OAuth's did not judge the credentials: a server
-                // error is the endpoint's own trouble, and anything else (a 404 page) says
-                // that the URL does not lead to a token endpoint.
-                None if status.is_server_error() => {
-                    failed("the token endpoint failed; try again later").with_body(&bytes)
-                }
-                None => failed(
-                    "the token endpoint gave no OAuth answer: check the token URL \
-                     (COCKPIT_TOKEN_URL)",
-                )
-                .with_body(&bytes),
-            });
-        }
-        let token: TokenBody = serde_json::from_slice(&bytes).map_err(|e| {
-            failed("the token endpoint's answer is not the documented JSON").with_source(e)
-        })?;
-        if token.access_token.expose_secret().is_empty() {
-            return Err(failed("the token endpoint returned an empty access_token"));
-        }
-        // RFC 6749, section 7.1: the type says how to use the token, and compares without
-        // regard to case. Only a Bearer token may be sent as one.
-        match token.token_type.as_deref() {
-            Some(t) if t.eq_ignore_ascii_case("bearer") => {}
-            Some(t) => {
-                return Err(failed(&format!(
-                    "the token endpoint issued a token of type {:?}, not Bearer",
-                    t.chars().take(40).collect::<String>()
-                )));
-            }
-            None => return Err(failed("the token endpoint's answer has no token_type")),
-        }
-        Ok(AccessToken::new(
-            token.access_token,
-            lifetime(token.expires_in.as_ref()),
-        ))
+        token_from_answer(status, &bytes)
     }
+}
+
+/// The token in a token endpoint's answer, or why there is none. Pure, so that property
+/// tests can give it any status and any bytes.
+pub(crate) fn token_from_answer(status: reqwest::StatusCode, bytes: &[u8]) -> Result<AccessToken> {
+    // The token endpoint's status goes on the error apart from the API's, so that code
+    // that asks `status() == 404` never mistakes a wrong token URL for a missing user.
+    let failed = |what: &str| Error::authentication(what).with_token_status(status);
+    if !status.is_success() {
+        // The body helps to tell a wrong URL from a failing endpoint, but never one that
+        // may carry a token (`"access_token"`, `"id_token"`, …): an error is shown.
+        let kept: &[u8] = if bytes.windows(6).any(|w| w == b"token\"") {
+            b"(not kept: it may hold a token)"
+        } else {
+            bytes
+        };
+        let oauth = serde_json::from_slice::<OAuthBody>(bytes)
+            .ok()
+            .and_then(|b| {
+                b.error.map(|error| OAuthError {
+                    error,
+                    error_description: b.error_description,
+                })
+            });
+        return Err(match oauth {
+            Some(oauth) => {
+                failed("the token endpoint refused the client credentials").with_oauth(oauth)
+            }
+            // An answer that is not OAuth's did not judge the credentials: a server
+            // error is the endpoint's own trouble, and anything else (a 404 page) says
+            // that the URL does not lead to a token endpoint.
+            None if status.is_server_error() => {
+                failed("the token endpoint failed; try again later").with_body(kept)
+            }
+            None => failed(
+                "the token endpoint gave no OAuth answer: check the token URL \
+                 (COCKPIT_TOKEN_URL)",
+            )
+            .with_body(kept),
+        });
+    }
+    let token: TokenBody = serde_json::from_slice(bytes).map_err(|e| {
+        failed("the token endpoint's answer is not the documented JSON").with_source(e)
+    })?;
+    if token.access_token.expose_secret().is_empty() {
+        return Err(failed("the token endpoint returned an empty access_token"));
+    }
+    // RFC 6749, section 7.1: the type says how to use the token, and compares without
+    // regard to case. Only a Bearer token may be sent as one.
+    match token.token_type.as_deref() {
+        Some(t) if t.eq_ignore_ascii_case("bearer") => {}
+        Some(t) => {
+            return Err(failed(&format!(
+                "the token endpoint issued a token of type {:?}, not Bearer",
+                t.chars().take(40).collect::<String>()
+            )));
+        }
+        None => return Err(failed("the token endpoint's answer has no token_type")),
+    }
+    Ok(AccessToken::new(
+        token.access_token,
+        lifetime(token.expires_in.as_ref()),
+    ))
 }
 
 impl fmt::Debug for ClientCredentials {

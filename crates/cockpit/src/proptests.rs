@@ -6,12 +6,46 @@ use reqwest::{
     header::{HeaderMap, HeaderValue, RETRY_AFTER},
 };
 
+use std::time::Duration;
+
 use crate::{
+    auth::token_from_answer,
     check::{check_tenant, check_url, is_header_token},
     error::Error,
+    retry::{LONGEST, RetryPolicy, asked_wait},
     transport::Seen,
     types,
 };
+
+/// Any JSON value, numbers of every kind included.
+fn any_json() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::{Value, json};
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        ".{0,20}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            proptest::collection::btree_map(".{0,8}", inner, 0..4).prop_map(|m| json!(m)),
+        ]
+    })
+}
+
+/// Any duration, from zero to `Duration::MAX`.
+fn any_duration() -> impl Strategy<Value = Duration> {
+    prop_oneof![
+        (any::<u64>(), 0u32..1_000_000_000).prop_map(|(s, n)| Duration::new(s, n)),
+        (0u64..10_000).prop_map(Duration::from_millis),
+        Just(Duration::MAX),
+        Just(Duration::ZERO),
+    ]
+}
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
@@ -98,5 +132,94 @@ proptest! {
             && email.parse::<types::CustomerUserEmail>().is_ok();
         prop_assert_eq!(both, ok);
         let _ = built;
+    }
+
+    /// Any answer from a token endpoint: any status and bytes, or the documented JSON with
+    /// any values in it. None panics, and the token never shows in an error.
+    #[test]
+    fn any_token_endpoint_answer_is_a_token_or_an_error_without_the_secret(
+        status in 100u16..600,
+        bytes in proptest::collection::vec(any::<u8>(), 0..2_000),
+        token_type in any_json(),
+        expires_in in any_json(),
+        secret in "[A-Za-z0-9]{8,20}",
+    ) {
+        let status = StatusCode::from_u16(status).unwrap();
+        let secret = format!("SECRET-{secret}");
+        let _ = token_from_answer(status, &bytes);
+        let body = serde_json::json!({
+            "token_type": token_type, "expires_in": expires_in, "access_token": secret
+        });
+        let bytes = serde_json::to_vec(&body).unwrap();
+        for status in [status, StatusCode::OK] {
+            match token_from_answer(status, &bytes) {
+                Ok(token) => {
+                    prop_assert!(status.is_success());
+                    prop_assert!(token_type.as_str().is_some_and(|t| t.eq_ignore_ascii_case("bearer")));
+                    let _ = token.expires_at();
+                }
+                Err(e) => {
+                    let shown = format!("{e} {e:?}");
+                    prop_assert!(!shown.contains(&secret), "{}", shown);
+                    prop_assert_eq!(e.status(), None);
+                    prop_assert_eq!(e.token_endpoint_status(), Some(status));
+                }
+            }
+        }
+    }
+
+    /// Any `Retry-After` header: the wait it asks for is at most a day, and the policy
+    /// waits no longer than its cap.
+    #[test]
+    fn any_retry_after_is_bounded(
+        value in proptest::collection::vec(any::<u8>(), 0..40),
+        digits in "[0-9]{1,30}",
+        cap in any_duration(),
+        attempt in any::<u32>(),
+    ) {
+        let policy = RetryPolicy::default().max_retry_after(cap);
+        for value in [value, digits.into_bytes()] {
+            let mut headers = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_bytes(&value) {
+                headers.insert(RETRY_AFTER, v);
+            }
+            let asked = asked_wait(&headers);
+            prop_assert!(asked.unwrap_or_default() <= LONGEST);
+            let delay = policy.delay(attempt, asked);
+            prop_assert!(delay <= LONGEST && delay <= cap.max(Duration::from_secs(5)));
+        }
+    }
+
+    /// Every duration and count of the policy and the builder, up to `Duration::MAX` and
+    /// `u32::MAX`: nothing panics, and no wait is longer than a day.
+    #[test]
+    fn any_policy_and_builder_settings_are_clamped(
+        base in any_duration(),
+        max in any_duration(),
+        retry_after in any_duration(),
+        deadline in proptest::option::of(any_duration()),
+        attempts in any::<u32>(),
+        attempt in any::<u32>(),
+        connect in any_duration(),
+        timeout in any_duration(),
+    ) {
+        let policy = RetryPolicy::default()
+            .max_attempts(attempts)
+            .backoff(base, max)
+            .max_retry_after(retry_after)
+            .deadline(deadline);
+        prop_assert!(policy.attempts() >= 1);
+        prop_assert!(policy.deadline_after().unwrap_or_default() <= LONGEST);
+        prop_assert!(policy.delay(attempt, None) <= LONGEST);
+        prop_assert!(policy.delay(attempt, Some(Duration::MAX)) <= LONGEST);
+        let client = crate::Client::builder()
+            .base_url("http://127.0.0.1:9")
+            .tenant("portal.cloudcockpit.com")
+            .bearer_token(secrecy::SecretString::from("t"))
+            .connect_timeout(connect)
+            .timeout(timeout)
+            .retry_policy(policy)
+            .build();
+        prop_assert!(client.is_ok());
     }
 }

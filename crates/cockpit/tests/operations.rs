@@ -203,3 +203,101 @@ async fn a_503_is_sent_again_for_any_operation() {
         );
     }
 }
+
+#[tokio::test]
+async fn every_operation_reads_a_429_as_rate_limited_with_the_wait_it_asked_for() {
+    let spec = spec();
+    for op in OPERATIONS {
+        let server = answering(ResponseTemplate::new(429).insert_header("retry-after", "7")).await;
+        let err = call(&client(&server.uri()), &spec, op)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooManyRequests, "{}", op.id);
+        assert!(err.is_rate_limited());
+        assert!(err.is_retryable(), "a 429 was not processed");
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "too many requests (429): the server asked to wait 7 s (correlation id {CORRELATION})"
+            )
+        );
+        // Without Retry-After, the message says nothing of a wait.
+        let server = answering(ResponseTemplate::new(429)).await;
+        let err = call(&client(&server.uri()), &spec, op)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(err.is_rate_limited());
+        assert_eq!(err.retry_after(), None);
+        assert_eq!(
+            err.to_string(),
+            format!("too many requests (429) (correlation id {CORRELATION})")
+        );
+        // Other errors are not rate limits.
+        let server = answering(ResponseTemplate::new(503)).await;
+        let err = call(&client(&server.uri()), &spec, op)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(!err.is_rate_limited());
+    }
+}
+
+#[tokio::test]
+async fn every_operation_says_when_an_error_body_is_unreadable_and_keeps_it() {
+    let spec = spec();
+    let unreadable = [
+        ResponseTemplate::new(400).set_body_raw("upstream said no", "text/plain"),
+        ResponseTemplate::new(400)
+            .set_body_raw(r#"{"statusCode": 400, "type": "Bad"#, "application/json"),
+        ResponseTemplate::new(500).set_body_raw("<html>oops</html>", "text/html"),
+    ];
+    for op in OPERATIONS {
+        for template in unreadable.clone() {
+            let server = answering(template).await;
+            let err = call(&client(&server.uri()), &spec, op)
+                .send()
+                .await
+                .unwrap_err();
+            let status = err.status().unwrap().as_u16();
+            let kind = if status == 400 {
+                "bad request"
+            } else {
+                "server error"
+            };
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "{kind} ({status}): the error body is not the documented JSON (see its body) \
+                     (correlation id {CORRELATION})"
+                ),
+                "{}",
+                op.id
+            );
+            assert!(err.api_error().is_none());
+            // The body stays, as the server sent it.
+            let body = err.body().unwrap();
+            assert!(
+                [
+                    "upstream said no",
+                    "{\"statusCode\": 400, \"type\": \"Bad",
+                    "<html>oops</html>"
+                ]
+                .contains(&body),
+                "{body}"
+            );
+        }
+        // An error with no body at all says nothing of one.
+        let server = answering(ResponseTemplate::new(403)).await;
+        let err = call(&client(&server.uri()), &spec, op)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("forbidden (403) (correlation id {CORRELATION})")
+        );
+    }
+}
