@@ -3,13 +3,12 @@
 use std::{
     io::{Read, Write},
     process::ExitCode,
-    time::Duration,
 };
 
 use anyhow::Context;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use cockpit::{
-    Client, ClientCredentials, Error, ErrorKind, Operation, RetryPolicy, SecretString, Uuid,
+    Client, ClientBuilder, Error, ErrorKind, Operation, RetryPolicy, SecretString, Uuid,
     types::CustomerUser,
 };
 use serde_json::json;
@@ -288,40 +287,25 @@ fn print_result(result: String) -> Result<(), Failure> {
 }
 
 fn client(conn: &Connection) -> Result<Client, Failure> {
-    let mut builder = Client::builder()
-        .base_url(&conn.base_url)
-        .timeout(Duration::from_secs(conn.timeout.max(1)));
-    if let Some(tenant) = &conn.tenant {
-        builder = builder.tenant(tenant);
-    }
-    if conn.no_retry {
-        builder = builder.retry_policy(RetryPolicy::none());
-    }
-    builder = match (&conn.token, &conn.client_id, &conn.client_secret) {
-        (Some(token), None, None) => builder.bearer_token(SecretString::from(token.clone())),
-        (None, Some(id), Some(secret)) => {
-            let mut provider = ClientCredentials::new(id, SecretString::from(secret.clone()));
-            if let Some(url) = &conn.token_url {
-                provider = provider.token_url(url);
-            }
-            builder.token_provider(provider)
-        }
-        (Some(_), _, _) => {
-            return Err(Failure::Usage(anyhow::anyhow!(
-                "give either --token (COCKPIT_TOKEN) or --client-id and --client-secret, not both"
-            )));
-        }
-        _ => {
-            return Err(Failure::Usage(anyhow::anyhow!(
-                "no credentials: set COCKPIT_TOKEN, or COCKPIT_CLIENT_ID and COCKPIT_CLIENT_SECRET \
-                 (or the --token, --client-id and --client-secret flags)"
-            )));
+    // The SDK's own reading of the `COCKPIT_*` variables, with each flag in place of its
+    // variable (clap has already let a flag win over the environment): one implementation
+    // of the precedence and the messages.
+    let timeout = conn.timeout.to_string();
+    let value = |name: &str| -> Option<&str> {
+        match name {
+            cockpit::ENV_TENANT => conn.tenant.as_deref(),
+            cockpit::ENV_BASE_URL => Some(&conn.base_url),
+            cockpit::ENV_TOKEN => conn.token.as_deref(),
+            cockpit::ENV_CLIENT_ID => conn.client_id.as_deref(),
+            cockpit::ENV_CLIENT_SECRET => conn.client_secret.as_deref(),
+            cockpit::ENV_TOKEN_URL => conn.token_url.as_deref(),
+            cockpit::ENV_TIMEOUT => Some(&timeout),
+            _ => None,
         }
     };
-    if conn.tenant.is_none() {
-        return Err(Failure::Usage(anyhow::anyhow!(
-            "no tenant: set COCKPIT_TENANT or --tenant to the portal's domain, such as portal.cloudcockpit.com"
-        )));
+    let mut builder = ClientBuilder::from_vars(|name| value(name).map(Into::into));
+    if conn.no_retry {
+        builder = builder.retry_policy(RetryPolicy::none());
     }
     Ok(builder.build()?)
 }

@@ -185,7 +185,7 @@ async fn api_errors_have_distinct_exit_codes_and_say_everything_on_stderr() {
         (
             Outcome::BadRequest(body.clone()),
             5,
-            "error: bad request (400): ValidationError: One or more validation errors occurred (correlation id ",
+            "error: bad request (400): ValidationError: One or more validation errors occurred. (correlation id ",
         ),
         (
             Outcome::Unauthorized,
@@ -408,14 +408,14 @@ async fn bad_input_exits_2_and_sends_nothing() {
         ),
         (
             vec![("COCKPIT_BASE_URL", base.as_str()), ("COCKPIT_TENANT", "t")],
-            "error: no credentials",
+            "error: invalid configuration: no credentials: set COCKPIT_TOKEN, or COCKPIT_CLIENT_ID and COCKPIT_CLIENT_SECRET",
         ),
         (
             vec![
                 ("COCKPIT_BASE_URL", base.as_str()),
                 ("COCKPIT_TOKEN", TOKEN),
             ],
-            "error: no tenant",
+            "error: invalid configuration: no tenant: set COCKPIT_TENANT",
         ),
     ];
     for (env, expected) in env_cases {

@@ -67,6 +67,23 @@ impl Client {
     pub fn tenant(&self) -> &str {
         &self.inner.tenant
     }
+
+    /// A builder configured from the `COCKPIT_*` environment variables: see
+    /// [`ClientBuilder::from_env`].
+    pub fn builder_from_env() -> ClientBuilder {
+        ClientBuilder::from_env()
+    }
+
+    /// Fetches a token (or takes the cached one) and makes no API call: a bad secret or
+    /// token URL fails here, once, before a batch of calls starts.
+    ///
+    /// # Errors
+    ///
+    /// The [`ErrorKind::Authentication`](crate::ErrorKind::Authentication) error that the
+    /// first call would have had. It carries no correlation id: no call was made.
+    pub async fn check_credentials(&self) -> Result<()> {
+        self.inner.tokens.get(&self.inner.http).await.map(|_| ())
+    }
 }
 
 impl fmt::Debug for Client {
@@ -94,9 +111,19 @@ pub struct ClientBuilder {
     allow_insecure_http: bool,
     retry: Option<RetryPolicy>,
     bad_token: bool,
+    /// The first problem a setter found (such as a malformed environment variable), which
+    /// `build` returns.
+    problem: Option<Error>,
 }
 
 impl ClientBuilder {
+    /// Keeps `problem` for [`build`](ClientBuilder::build) to return, unless an earlier
+    /// one is kept already.
+    pub(crate) fn fail(mut self, problem: Error) -> Self {
+        self.problem.get_or_insert(problem);
+        self
+    }
+
     /// The API's base URL; default [`DEFAULT_BASE_URL`]. It must be https, or http on a
     /// loopback address (127.0.0.0/8, `::1`, `localhost`) for tests and local mocks.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
@@ -163,10 +190,14 @@ impl ClientBuilder {
     /// # Errors
     ///
     /// An [`ErrorKind::Configuration`](crate::ErrorKind::Configuration) error, naming the
-    /// setting, when the base URL is not a URL or is plain http to a non-loopback host,
+    /// setting: the first problem that a setter or [`from_env`](ClientBuilder::from_env)
+    /// found (a malformed or missing variable), or when the base URL is not a URL or is plain http to a non-loopback host,
     /// when the tenant is missing or cannot be sent as a header, when no credentials were
     /// given, or when the HTTP client cannot be built.
     pub fn build(self) -> Result<Client> {
+        if let Some(problem) = self.problem {
+            return Err(problem);
+        }
         let base_url = self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
         let url = check_url(base_url, self.allow_insecure_http, "base URL")
             .map_err(Error::configuration)?;

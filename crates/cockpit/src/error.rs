@@ -389,7 +389,13 @@ impl Error {
     }
 
     /// The correlation id that the call sent as `X-Correlation-Id`: quote it to support.
-    /// Every error of a call has it, including those raised before anything was sent.
+    ///
+    /// Every error that a call returns has it, those raised before anything was sent
+    /// (invalid input, no token) included. Only errors outside a call have none: a
+    /// [`Configuration`](ErrorKind::Configuration) error from
+    /// [`ClientBuilder::build`](crate::ClientBuilder::build), and an
+    /// [`Authentication`](ErrorKind::Authentication) error from
+    /// [`Client::check_credentials`](crate::Client::check_credentials).
     pub fn correlation_id(&self) -> Option<Uuid> {
         self.inner.correlation_id
     }
@@ -492,8 +498,9 @@ impl fmt::Display for Render<'_> {
             if let Some(t) = &api.error_type {
                 write!(f, ": {t}")?;
             }
+            // As the server sent it, so that a caller can match the server's own words.
             if let Some(d) = &api.description {
-                write!(f, ": {}", d.trim_end_matches('.'))?;
+                write!(f, ": {d}")?;
             }
         }
         if let Some(oauth) = &e.oauth {

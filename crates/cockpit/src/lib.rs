@@ -17,6 +17,7 @@ mod auth;
 mod check;
 mod client;
 mod dynamic;
+mod env;
 mod error;
 mod operation;
 mod pipeline;
@@ -46,10 +47,16 @@ pub use cockpit_generated::Secret;
 /// these, so that a limit changed in the spec changes the check.
 pub use cockpit_generated::types;
 pub use dynamic::{DynamicCall, redact_secrets};
+pub use env::{
+    ENV_BASE_URL, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_TENANT, ENV_TIMEOUT, ENV_TOKEN,
+    ENV_TOKEN_URL,
+};
 pub use error::{ApiError, Error, ErrorKind, FieldError, OAuthError, Result};
 pub use generated_ops::{OPERATIONS, SECRET_PROPERTIES, builder, operations};
 pub use operation::{Operation, Param, ParamIn};
 pub use pipeline::Response;
+/// The HTTP status type that [`Error::status`] and [`Response::status`] carry.
+pub use reqwest::StatusCode;
 pub use retry::RetryPolicy;
 /// Re-exported so that callers name the same versions this crate uses.
 pub use secrecy::SecretString;

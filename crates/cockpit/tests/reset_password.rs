@@ -171,7 +171,7 @@ async fn documented_error_bodies_become_typed_api_errors() {
         assert_eq!(
             err.to_string(),
             format!(
-                "{kind} ({status}): ValidationError: One or more validation errors occurred \
+                "{kind} ({status}): ValidationError: One or more validation errors occurred. \
                  (correlation id {}, server correlation id server-side-id)",
                 sent.unwrap()
             )
