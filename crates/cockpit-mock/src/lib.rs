@@ -45,16 +45,25 @@
 
 #![deny(missing_docs, missing_debug_implementations)]
 
-use std::{collections::BTreeMap, fmt};
+mod seed;
+mod tokens;
+
+use std::{collections::BTreeMap, fmt, sync::Arc, time::Duration};
 
 use cockpit::{Client, ClientBuilder, Operation, ParamIn, RetryPolicy, SecretString, operations};
 use serde_json::{Value, json};
 use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
 
-/// A mock CloudCockpit API on a loopback port of its own; it stops when dropped.
+pub use seed::{Seed, SeedError};
+pub use tokens::TokenOutcome;
+use tokens::{Issuer, Revoked, TokenEndpoint, Tokens};
+
+/// A mock CloudCockpit API on a loopback port of its own, with a Microsoft Entra-shaped
+/// token endpoint beside it; it stops when dropped.
 #[derive(Debug)]
 pub struct MockCloudCockpit {
     server: MockServer,
+    tokens: Arc<Tokens>,
 }
 
 impl MockCloudCockpit {
@@ -63,16 +72,73 @@ impl MockCloudCockpit {
     /// The bearer token that [`client`](Self::client) sends.
     pub const TOKEN: &'static str = "mock-token";
 
-    /// Starts a mock with no expectations: every request gets a 404 until one is set.
+    /// The client id that the token endpoint accepts.
+    pub const CLIENT_ID: &'static str = "mock-client-id";
+    /// The client secret that the token endpoint accepts.
+    pub const CLIENT_SECRET: &'static str = "mock-client-secret";
+    /// The token endpoint's path, after Entra's (`/{tenant}/oauth2/v2.0/token`).
+    pub const TOKEN_PATH: &'static str = "/mock-tenant/oauth2/v2.0/token";
+
+    /// Starts a mock with no expectations: every API request gets a 404 until one is set.
+    /// The token endpoint issues tokens valid for an hour.
     pub async fn start() -> Self {
-        MockCloudCockpit {
-            server: MockServer::start().await,
-        }
+        MockCloudCockpit::on(MockServer::start().await).await
+    }
+
+    /// Starts a mock on `listener` (for a fixed port).
+    pub async fn start_on(listener: std::net::TcpListener) -> Self {
+        MockCloudCockpit::on(MockServer::builder().listener(listener).start().await).await
+    }
+
+    async fn on(server: MockServer) -> Self {
+        let tokens = Arc::new(Tokens::default());
+        Mock::given(TokenEndpoint)
+            .respond_with(Issuer(tokens.clone()))
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        // Before any expectation: a request that carries a revoked token is refused.
+        Mock::given(Revoked(tokens.clone()))
+            .respond_with(ResponseTemplate::new(401))
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        MockCloudCockpit { server, tokens }
     }
 
     /// The mock's base URL, such as `http://127.0.0.1:40123`.
     pub fn uri(&self) -> String {
         self.server.uri()
+    }
+
+    /// The token endpoint's URL, for
+    /// [`ClientCredentials::token_url`](cockpit::ClientCredentials::token_url) or
+    /// `COCKPIT_TOKEN_URL`.
+    pub fn token_url(&self) -> String {
+        format!("{}{}", self.uri(), Self::TOKEN_PATH)
+    }
+
+    /// Client credentials that the mock's token endpoint accepts.
+    pub fn credentials(&self) -> cockpit::ClientCredentials {
+        cockpit::ClientCredentials::new(Self::CLIENT_ID, SecretString::from(Self::CLIENT_SECRET))
+            .token_url(self.token_url())
+    }
+
+    /// Sets what the token endpoint answers from now on: tokens with a lifetime, an
+    /// OAuth refusal, or a failure.
+    pub fn tokens(&self, outcome: TokenOutcome) {
+        self.tokens.set(outcome);
+    }
+
+    /// Every token issued so far is refused by the API from now on (401), as an expired
+    /// or revoked token is; later tokens are accepted.
+    pub fn revoke_issued_tokens(&self) {
+        self.tokens.revoke_issued();
+    }
+
+    /// How many requests the token endpoint has received.
+    pub fn token_requests(&self) -> usize {
+        self.tokens.requests()
     }
 
     /// A client builder pointed at the mock, with [`TENANT`](Self::TENANT),
@@ -104,6 +170,8 @@ impl MockCloudCockpit {
             params: BTreeMap::new(),
             tenant: None,
             times: None,
+            delay: None,
+            headers: Vec::new(),
         }
     }
 
@@ -217,6 +285,16 @@ impl Received {
         self.authorization.is_some()
     }
 
+    /// The body decoded as the spec's type for it, such as
+    /// `cockpit::types::ResetPasswordRequest`: every field, typed.
+    ///
+    /// # Errors
+    ///
+    /// When the body is not that type's JSON.
+    pub fn body_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(&self.body)
+    }
+
     /// The body with every secret property (such as `temporaryPassword`) replaced by
     /// `** redacted **`, for printing.
     pub fn redacted_body(&self) -> Value {
@@ -273,6 +351,8 @@ pub enum Outcome {
     NotFound(ErrorBody),
     /// 500 with the error body.
     ServerError(ErrorBody),
+    /// Any status with no body, for what the API does not document.
+    Status(u16),
     /// Any status with a raw body and content type, for what the API does not document.
     Raw {
         /// The status.
@@ -285,11 +365,28 @@ pub enum Outcome {
 }
 
 /// Answers with an [`Outcome`], echoing the request's correlation id in error bodies as
-/// the API does.
-struct Answer(Outcome);
+/// the API does, after the expectation's delay and with its extra headers.
+struct Answer {
+    outcome: Outcome,
+    delay: Option<Duration>,
+    headers: Vec<(String, String)>,
+}
 
 impl Respond for Answer {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut template = self.template(request);
+        for (name, value) in &self.headers {
+            template = template.insert_header(name.as_str(), value.as_str());
+        }
+        match self.delay {
+            Some(delay) => template.set_delay(delay),
+            None => template,
+        }
+    }
+}
+
+impl Answer {
+    fn template(&self, request: &Request) -> ResponseTemplate {
         let correlation = request
             .headers
             .get("x-correlation-id")
@@ -305,7 +402,7 @@ impl Respond for Answer {
                 })).collect::<Vec<_>>(),
             }))
         };
-        match &self.0 {
+        match &self.outcome {
             Outcome::Ok => ResponseTemplate::new(200),
             Outcome::Json(body) => ResponseTemplate::new(200).set_body_json(body),
             Outcome::BadRequest(body) => error(400, body),
@@ -313,6 +410,7 @@ impl Respond for Answer {
             Outcome::Forbidden => ResponseTemplate::new(403),
             Outcome::NotFound(body) => error(404, body),
             Outcome::ServerError(body) => error(500, body),
+            Outcome::Status(status) => ResponseTemplate::new(*status),
             Outcome::Raw {
                 status,
                 body,
@@ -331,6 +429,8 @@ pub struct Expectation<'a> {
     params: BTreeMap<String, String>,
     tenant: Option<String>,
     times: Option<u64>,
+    delay: Option<Duration>,
+    headers: Vec<(String, String)>,
 }
 
 /// One reset-password expectation: an [`Expectation`] on `resetCustomerUserPassword`.
@@ -377,6 +477,18 @@ impl Expectation<'_> {
         self
     }
 
+    /// Answers only after `delay`: for timeouts, and for calls in flight together.
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = Some(delay);
+        self
+    }
+
+    /// Adds a header to the answer, such as `Retry-After`.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
     /// Answers matching requests with `outcome`.
     pub async fn respond(self, outcome: Outcome) {
         let mut mock = Mock::given(Matches {
@@ -384,7 +496,11 @@ impl Expectation<'_> {
             params: self.params,
             tenant: self.tenant,
         })
-        .respond_with(Answer(outcome));
+        .respond_with(Answer {
+            outcome,
+            delay: self.delay,
+            headers: self.headers,
+        });
         if let Some(n) = self.times {
             mock = mock.expect(n);
         }

@@ -1,0 +1,119 @@
+//! The standalone server (`cargo run -p cockpit-mock`), with the `cockpit` CLI run against
+//! it as an operator would: from the environment it prints.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Command, Stdio},
+};
+
+use cockpit_test_support::{CUSTOMER, USER, cli};
+
+/// The `cockpit` binary, built now so that it matches this tree (cargo builds it for
+/// `cargo test --workspace` anyway; this covers `cargo test -p cockpit-mock`).
+fn cockpit_binary() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "-p", "cockpit-cli", "--bin", "cockpit"])
+        .current_dir(cockpit_test_support::root())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    PathBuf::from(env!("CARGO_BIN_EXE_cockpit-mock")).with_file_name("cockpit")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_runs_against_the_standalone_server_which_stops_on_ctrl_c() {
+    let cockpit = cockpit_binary();
+    let seed = std::env::temp_dir().join(format!("cockpit-mock-seed-{}.json", std::process::id()));
+    std::fs::write(
+        &seed,
+        serde_json::json!({"expectations": [{
+            "operation": "getCustomerUser",
+            "params": {"customerId": CUSTOMER, "customerUserId": USER},
+            "body": {"id": USER, "displayName": "Ada Lovelace", "email": "ada@contoso.example",
+                     "location": "PT", "domain": "contoso.example"}
+        }]})
+        .to_string(),
+    )
+    .unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_cockpit-mock"))
+        .args(["--port", "0", "--seed"])
+        .arg(&seed)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first lines: the URL, then the environment for the CLI.
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let banner = lines.next().unwrap().unwrap();
+    assert!(
+        banner.starts_with("cockpit-mock listening on http://127.0.0.1:"),
+        "{banner}"
+    );
+    assert!(banner.contains("(1 expectations)"), "{banner}");
+    let mut env = Vec::new();
+    for line in lines.by_ref().take(7) {
+        let line = line.unwrap();
+        if let Some((name, value)) = line.split_once('=') {
+            env.push((name.to_string(), value.to_string()));
+        }
+    }
+    // Client credentials, through the mock's token endpoint.
+    let env: Vec<_> = env
+        .into_iter()
+        .filter(|(name, _)| name != "COCKPIT_TOKEN")
+        .collect();
+    assert_eq!(env.len(), 5, "{env:?}");
+
+    let run = cli::run(
+        cockpit.to_str().unwrap(),
+        [
+            "get-customer-user",
+            "--customer-id",
+            CUSTOMER,
+            "--customer-user-id",
+            USER,
+        ],
+        env.clone(),
+        "",
+        Stdio::piped(),
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let printed: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(printed["displayName"], "Ada Lovelace");
+    assert_eq!(printed["id"], USER);
+
+    // A user the seed does not know: the mock's 404.
+    let run = cli::run(
+        cockpit.to_str().unwrap(),
+        [
+            "get-customer-user",
+            "--customer-id",
+            USER,
+            "--customer-user-id",
+            USER,
+        ],
+        env,
+        "",
+        Stdio::piped(),
+    )
+    .await;
+    assert_eq!(run.code, Some(4), "{}", run.stderr);
+
+    // Ctrl-C (SIGINT) stops it cleanly.
+    let stopped = Command::new("kill")
+        .args(["-INT", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let status = server.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some("cockpit-mock: stopped"),
+        "{rest:?}"
+    );
+    let _ = std::fs::remove_file(seed);
+}
