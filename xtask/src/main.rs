@@ -4,10 +4,13 @@
 //! - `test`: every check CI runs, in order, stopping at the first failure.
 //! - `spec-addition`: add two operations to a copy of the spec, run codegen there, and
 //!   call them through the SDK, the CLI and the mock.
+//! - `downstream`: the tests of `examples/downstream`, a user's crate outside the
+//!   workspace, against the mock and the standalone mock.
 //! - `bench-build`: the cold build cost of depending on cockpit, against reqwest alone.
 
 mod bench_build;
 mod codegen;
+mod downstream;
 mod facade;
 mod spec_addition;
 
@@ -22,9 +25,11 @@ jobs:
   codegen --check   write nothing; fail with a diff when the generated client is stale
   spec-addition     add two operations to a copy of the spec, regenerate it, and test them
                     through the SDK, the CLI and the mock (in target/spec-addition)
+  downstream        test examples/downstream, a crate outside the workspace that uses cockpit
+                    and cockpit-mock by path (in target/isolated)
   bench-build       time cold builds of a tiny app using cockpit and one using only reqwest
   test              run every check: fmt, clippy, tests (contract tests too), spec lint, cargo deny,
-                    codegen --check, spec-addition, the main job, docs";
+                    codegen --check, spec-addition, downstream, the main job, docs";
 
 fn main() -> ExitCode {
     // The error and its causes, without the backtrace that `RUST_BACKTRACE=1` would add to
@@ -46,6 +51,7 @@ fn job() -> Result<()> {
         ["codegen", "--check"] => codegen::run(true),
         ["test"] => test(),
         ["spec-addition"] => spec_addition::run(),
+        ["downstream"] => downstream::run(),
         ["bench-build"] => bench_build::run(),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
@@ -106,6 +112,8 @@ fn test() -> Result<()> {
     codegen::run(true)?;
     println!("$ cargo xtask spec-addition");
     spec_addition::run()?;
+    println!("$ cargo xtask downstream");
+    downstream::run()?;
     // The README's main job, end to end against the embedded mock (never a configured API).
     println!("$ cargo run -p cockpit-mock --example reset_password");
     let status = Command::new("cargo")
@@ -163,7 +171,7 @@ fn cargo_deny(root: &std::path::Path) -> Result<String> {
     Ok(bin.to_string_lossy().to_string())
 }
 
-fn run(program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
+pub(crate) fn run(program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
     println!("$ {program} {}", args.join(" "));
     let status = Command::new(program)
         .args(args)

@@ -14,7 +14,7 @@
 //!   as typed methods on `cockpit::Client`, answered by `cockpit-mock`, and as CLI
 //!   subcommands.
 //!
-//! The copy builds into a target directory of its own, `target/spec-addition-target`,
+//! The copy builds into a target directory of its own, `target/isolated`,
 //! kept between runs. It cannot share this workspace's: cargo hashes a workspace member
 //! by its path relative to the workspace root, so the copy's crates would take the place
 //! of this workspace's, artifacts and freshness records alike.
@@ -283,13 +283,13 @@ fn insert_after(text: &str, anchor: &str, insert: &str) -> Result<String> {
     Ok(format!("{}{insert}{}", &text[..at], &text[at..]))
 }
 
-/// Runs cargo in `dir`, building into `target/spec-addition-target` under `root`.
+/// Runs cargo in `dir`, building into `target/isolated` under `root`.
 fn cargo(dir: &Path, args: &[&str], root: &Path) -> Result<()> {
     println!("(in target/spec-addition) $ cargo {}", args.join(" "));
     let status = Command::new("cargo")
         .args(args)
         .current_dir(dir)
-        .env("CARGO_TARGET_DIR", root.join("target/spec-addition-target"))
+        .env("CARGO_TARGET_DIR", root.join("target/isolated"))
         .status()
         .context("starting cargo")?;
     ensure!(

@@ -62,3 +62,8 @@ pub use retry::RetryPolicy;
 pub use secrecy::SecretString;
 /// Re-exported so that callers name the same versions this crate uses.
 pub use uuid::Uuid;
+
+// The workspace README's Rust examples compile as doctests of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct WorkspaceReadme;
