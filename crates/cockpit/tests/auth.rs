@@ -233,6 +233,11 @@ async fn token_endpoint_failures_are_authentication_errors_without_the_secret() 
              check the token URL (COCKPIT_TOKEN_URL) (correlation id ",
         ),
         (
+            "a token in a refusal",
+            ResponseTemplate::new(409).set_body_json(json!({"access_token": "issued-in-409"})),
+            "authentication failed (token endpoint 409): the token endpoint gave no OAuth answer",
+        ),
+        (
             "malformed",
             ResponseTemplate::new(200).set_body_string("{not json"),
             "authentication failed (token endpoint 200): the token endpoint's answer is not the documented JSON (correlation id ",
@@ -279,11 +284,16 @@ async fn token_endpoint_failures_are_authentication_errors_without_the_secret() 
             "invalid_client" => Some(400),
             "5xx" => Some(503),
             "404" => Some(404),
+            "a token in a refusal" => Some(409),
             "timeout" => None,
             _ => Some(200),
         };
         assert_eq!(token_status, expected_status, "{name}");
-        assert!(!err.to_string().contains("issued-"), "{name}: {err}");
+        assert!(!format!("{err} {err:?}").contains("issued-"), "{name}: {err:?}");
+        // The raw answer is kept to tell a wrong URL from a failing endpoint.
+        if name == "404" {
+            assert_eq!(err.body(), Some("<html>Not Found</html>"));
+        }
         assert!(api.received_requests().await.unwrap().is_empty(), "{name}");
         if name == "invalid_client" {
             let oauth = err.oauth_error().unwrap();
@@ -394,6 +404,7 @@ async fn any_expires_in_is_taken_without_panic() {
         (json!(u64::MAX), true),
         (json!(1e300), true),
         (json!("3599"), true),
+        (json!("30"), false),
         (json!(3599.5), true),
         (json!(null), true),
         (json!({"nested": 1}), true),
