@@ -50,6 +50,8 @@ struct ParamSpec {
     required: bool,
     description: Option<String>,
     hint: String,
+    /// The schema's `minimum` and `maximum`, for an integer parameter that has either.
+    range: Option<(Option<i64>, Option<i64>)>,
 }
 
 struct BodySpec {
@@ -82,6 +84,7 @@ pub(crate) fn render(spec: &OpenAPI, file: &syn::File) -> Result<String> {
     let secrets = secret_properties(spec);
     let raw = raw_operations(file)?;
     let props = body_properties(file);
+    let structs = type_structs(file);
     let mut consts = Vec::new();
     let mut list = Vec::new();
     let mut methods = Vec::new();
@@ -97,7 +100,7 @@ pub(crate) fn render(spec: &OpenAPI, file: &syn::File) -> Result<String> {
                 op.path
             );
         };
-        let (c, m, b, a) = operation(op, r, &props).with_context(|| op.id.clone())?;
+        let (c, m, b, a) = operation(op, r, &props, &structs).with_context(|| op.id.clone())?;
         let name = const_name(op);
         consts.push(c);
         list.push(quote!(&operations::#name));
@@ -165,6 +168,7 @@ fn operation(
     op: &OpSpec,
     raw: &RawOp,
     props: &BTreeMap<String, Vec<(String, syn::Type)>>,
+    structs: &BTreeMap<String, BTreeMap<String, syn::Type>>,
 ) -> Result<(TokenStream, TokenStream, TokenStream, TokenStream)> {
     let const_ident = const_name(op);
     let method = &raw.method;
@@ -226,16 +230,37 @@ fn operation(
         fields.push(quote!(#f: std::result::Result<Option<#ty>, String>));
         inits.push(quote!(#f: Ok(None)));
         let doc = param_doc(p);
-        setters.push(quote! {
-            #[doc = #doc]
-            pub fn #f<V>(mut self, value: V) -> Self
-            where
-                V: TryInto<#ty>,
-                V::Error: std::fmt::Display,
-            {
-                self.#f = value.try_into().map(Some).map_err(|e| format!("{}: {e}", #api));
-                self
+        setters.push(match p.range {
+            // The spec's limits, checked on the value as given, so that the message names
+            // the value and the limit (a conversion error alone would not).
+            Some((min, max)) => {
+                let min = option_tokens(min);
+                let max = option_tokens(max);
+                quote! {
+                    #[doc = #doc]
+                    pub fn #f<V>(mut self, value: V) -> Self
+                    where
+                        V: TryInto<#ty> + std::fmt::Display,
+                        V::Error: std::fmt::Display,
+                    {
+                        self.#f = pipeline::in_range(#api, &value, #min, #max).and_then(|()| {
+                            value.try_into().map(Some).map_err(|e| format!("{}: {e}", #api))
+                        });
+                        self
+                    }
+                }
             }
+            None => quote! {
+                #[doc = #doc]
+                pub fn #f<V>(mut self, value: V) -> Self
+                where
+                    V: TryInto<#ty>,
+                    V::Error: std::fmt::Display,
+                {
+                    self.#f = value.try_into().map(Some).map_err(|e| format!("{}: {e}", #api));
+                    self
+                }
+            },
         });
         let required = p.required;
         let setter_name = setter.as_str();
@@ -342,10 +367,54 @@ fn operation(
             builder::#builder::new(self)
         }
     };
+    let paged = paged(op, raw, structs);
+    let derive = if paged.is_some() {
+        quote!(#[derive(Debug, Clone)])
+    } else {
+        quote!(#[derive(Debug)])
+    };
+    let (walk, paged_impl) = match &paged {
+        Some(p) => {
+            let item = &p.item;
+            let parts = &p.parts;
+            (
+                quote! {
+                    /// Every page, as a stream, from the page that
+                    /// [`page_number`](Self::page_number) names (to resume) or the first:
+                    /// one call a page through the pipeline, retries included, with the
+                    /// call's tenant and a correlation id of its own. One page is held at
+                    /// a time. The stream ends after the last page, or with an error that
+                    /// names the page ([`Error::page`](crate::Error::page)): a page that
+                    /// failed, or a server that would never end.
+                    pub fn pages(self) -> impl futures::Stream<Item = Result<crate::Page<#item>>> + Send + 'a {
+                        let first = crate::paging::first_page(&self.page_number);
+                        crate::paging::pages(first, move |n| self.clone().page_number(n).send())
+                    }
+
+                    /// Every item of every page, as a stream: [`pages`](Self::pages),
+                    /// flattened.
+                    pub fn items(self) -> impl futures::Stream<Item = Result<#item>> + Send + 'a {
+                        crate::paging::items(self.pages())
+                    }
+                },
+                quote! {
+                    impl crate::paging::Paged for #value {
+                        type Item = #item;
+                        fn into_parts(self) -> crate::paging::Parts<#item> {
+                            #parts
+                        }
+                    }
+                },
+            )
+        }
+        None => (quote!(), quote!()),
+    };
     let b = quote! {
+        #paged_impl
+
         #[doc = #builder_doc]
         #[must_use = "nothing is sent until .send().await"]
-        #[derive(Debug)]
+        #derive
         pub struct #builder<'a> {
             client: &'a Client,
             options: CallOptions,
@@ -391,6 +460,8 @@ fn operation(
                 let input = #input { #(#checks,)* };
                 pipeline::send(client, &operations::#const_ident, options, problems.finish(input))
             }
+
+            #walk
         }
 
         /// The checked input of one call: everything an attempt needs.
@@ -424,6 +495,115 @@ fn operation(
         }
     };
     Ok((c, m, b, a))
+}
+
+/// What the glue of a paged operation needs: its item type, and how to take its page
+/// body apart.
+struct PagedSpec {
+    item: TokenStream,
+    parts: TokenStream,
+}
+
+/// Whether `op` follows the API's paging convention: a `pageNumber` query parameter, and a
+/// success body with `items` and `hasNextPage` (page 10, section 3, of the reference).
+fn paged(
+    op: &OpSpec,
+    raw: &RawOp,
+    structs: &BTreeMap<String, BTreeMap<String, syn::Type>>,
+) -> Option<PagedSpec> {
+    op.params
+        .iter()
+        .find(|p| p.name == "pageNumber" && p.location == "Query")?;
+    let body = structs.get(&type_last_ident(&raw.value)?)?;
+    let items_ty = body.get("items")?;
+    let (items_opt, vec) = match generic_inner(items_ty, "Option") {
+        Some(inner) => (true, inner),
+        None => (false, items_ty),
+    };
+    let item = format_ident!("{}", type_last_ident(generic_inner(vec, "Vec")?)?);
+    let has_next = body.get("has_next_page")?;
+    let items = if items_opt {
+        quote!(self.items.unwrap_or_default())
+    } else {
+        quote!(self.items)
+    };
+    let has_next_page = if generic_inner(has_next, "Option").is_some() {
+        quote!(self.has_next_page.unwrap_or(false))
+    } else {
+        quote!(self.has_next_page)
+    };
+    let count = |field: &str| {
+        let f = format_ident!("{field}");
+        match body.get(field) {
+            Some(ty) if generic_inner(ty, "Option").is_some() => quote!(self.#f),
+            Some(_) => quote!(Some(self.#f)),
+            None => quote!(None),
+        }
+    };
+    let total_pages = count("total_pages");
+    let total_count = count("total_count");
+    let page_number = match body.get("pagination_parameters") {
+        Some(ty) if generic_inner(ty, "Option").is_some() => {
+            quote!(self.pagination_parameters.and_then(|p| p.page_number))
+        }
+        Some(_) => quote!(self.pagination_parameters.page_number),
+        None => quote!(None),
+    };
+    Some(PagedSpec {
+        item: quote!(types::#item),
+        parts: quote! {
+            crate::paging::Parts {
+                items: #items,
+                has_next_page: #has_next_page,
+                page_number: #page_number,
+                total_pages: #total_pages,
+                total_count: #total_count,
+            }
+        },
+    })
+}
+
+/// The type argument of `ty` when it is `wrapper<T>` (`Option`, `Vec`), by any path.
+fn generic_inner<'t>(ty: &'t syn::Type, wrapper: &str) -> Option<&'t syn::Type> {
+    let syn::Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident != wrapper {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|a| match a {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    })
+}
+
+/// The fields of each struct in the generated `types` module, by name.
+fn type_structs(file: &syn::File) -> BTreeMap<String, BTreeMap<String, syn::Type>> {
+    let types = file.items.iter().find_map(|i| match i {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|c| &c.1),
+        _ => None,
+    });
+    let mut out = BTreeMap::new();
+    for item in types.into_iter().flatten() {
+        let syn::Item::Struct(s) = item else { continue };
+        let fields = s
+            .fields
+            .iter()
+            .filter_map(|f| Some((f.ident.as_ref()?.to_string(), f.ty.clone())))
+            .collect();
+        out.insert(s.ident.to_string(), fields);
+    }
+    out
+}
+
+/// `Some(n)` or `None`, as tokens.
+fn option_tokens(value: Option<i64>) -> TokenStream {
+    match value {
+        Some(n) => quote!(Some(#n)),
+        None => quote!(None),
+    }
 }
 
 fn param_doc(p: &ParamSpec) -> String {
@@ -512,12 +692,26 @@ fn operations(spec: &OpenAPI) -> Result<Vec<OpSpec>> {
                     openapiv3::ParameterSchemaOrContent::Schema(s) => hint(s, components),
                     _ => "value".to_string(),
                 };
+                let range = match &data.format {
+                    openapiv3::ParameterSchemaOrContent::Schema(ReferenceOr::Item(s)) => {
+                        match &s.schema_kind {
+                            SchemaKind::Type(Type::Integer(i))
+                                if i.minimum.is_some() || i.maximum.is_some() =>
+                            {
+                                Some((i.minimum, i.maximum))
+                            }
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
                 params.push(ParamSpec {
                     name: data.name.clone(),
                     location,
                     required: data.required,
                     description: data.description.clone(),
                     hint,
+                    range,
                 });
             }
             let body = op.request_body.as_ref().map(|b| match b {

@@ -186,7 +186,7 @@ impl ClientCredentials {
                 Error::authentication(what).with_source(e.without_url())
             })?;
         let status = response.status();
-        let bytes = crate::transport::read_capped(response)
+        let bytes = crate::transport::read_capped(response, crate::transport::MAX_BODY)
             .await
             .map_err(|e| {
                 Error::authentication("the token endpoint's answer broke off")

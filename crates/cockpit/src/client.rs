@@ -48,6 +48,8 @@ pub(crate) struct ClientInner {
     pub(crate) http: reqwest::Client,
     pub(crate) tokens: TokenCache,
     pub(crate) retry: RetryPolicy,
+    /// The cap on a success body.
+    pub(crate) max_response_body: usize,
 }
 
 impl Client {
@@ -110,6 +112,7 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     allow_insecure_http: bool,
     retry: Option<RetryPolicy>,
+    max_response_body: Option<usize>,
     bad_token: bool,
     /// The first problem a setter found (such as a malformed environment variable), which
     /// `build` returns.
@@ -161,6 +164,16 @@ impl ClientBuilder {
     /// [`DEFAULT_TIMEOUT`], at most a day.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout.min(LONGEST));
+        self
+    }
+
+    /// The most of a success body that is read, in bytes; default
+    /// [`DEFAULT_MAX_RESPONSE_BODY`](crate::DEFAULT_MAX_RESPONSE_BODY) (16 MiB). A longer
+    /// answer is cut there and is a
+    /// [`MalformedResponse`](crate::ErrorKind::MalformedResponse) error, never an
+    /// unbounded read. (An error's body is read up to 1 MiB, whatever this says.)
+    pub fn max_response_body(mut self, bytes: usize) -> Self {
+        self.max_response_body = Some(bytes);
         self
     }
 
@@ -233,6 +246,9 @@ impl ClientBuilder {
                 http,
                 tokens: TokenCache::new(provider),
                 retry: self.retry.unwrap_or_default(),
+                max_response_body: self
+                    .max_response_body
+                    .unwrap_or(crate::transport::DEFAULT_MAX_RESPONSE_BODY),
             }),
         })
     }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 #[cfg(doc)]
 use crate::retry::RetryPolicy;
-use crate::transport::{MAX_BODY, Seen};
+use crate::transport::Seen;
 
 /// A `Result` whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -172,6 +172,8 @@ struct Inner {
     retry_after: Option<Duration>,
     attempts: u32,
     retryable: bool,
+    /// The page of a paged walk that failed.
+    page: Option<i32>,
     #[source]
     source: Option<BoxError>,
 }
@@ -191,6 +193,7 @@ impl Error {
                 retry_after: None,
                 attempts: 0,
                 retryable: false,
+                page: None,
                 source: None,
             }),
         }
@@ -251,6 +254,11 @@ impl Error {
         self
     }
 
+    pub(crate) fn with_page(mut self, page: i32) -> Self {
+        self.inner.page = Some(page);
+        self
+    }
+
     pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
         self.inner.attempts = attempts;
         self
@@ -283,6 +291,7 @@ impl Error {
                 retry_after: e.retry_after,
                 attempts: e.attempts,
                 retryable: e.retryable,
+                page: e.page,
                 source: e.source.as_ref().map(|s| BoxError::from(s.to_string())),
             }),
         }
@@ -348,7 +357,7 @@ impl Error {
         if seen.truncated {
             err = err.with_detail(format!(
                 "the answer's body is over {} KiB and was cut",
-                MAX_BODY / 1024
+                seen.cap / 1024
             ));
         } else if status.is_success() {
             err = err.with_detail("the answer's body is not what the spec documents");
@@ -448,6 +457,12 @@ impl Error {
         self.inner.retryable
     }
 
+    /// For an error that ended a walk over pages (`.pages()`, `.items()`), the page that
+    /// failed: start from it again with `.page_number(..)` to resume.
+    pub fn page(&self) -> Option<i32> {
+        self.inner.page
+    }
+
     /// Whether the call timed out.
     pub fn is_timeout(&self) -> bool {
         self.inner.kind == ErrorKind::Timeout
@@ -485,6 +500,9 @@ impl fmt::Display for Render<'_> {
         }
         if let Some(status) = e.token_status {
             write!(f, " (token endpoint {})", status.as_u16())?;
+        }
+        if let Some(page) = e.page {
+            write!(f, " on page {page}")?;
         }
         if let Some(detail) = &e.detail {
             write!(f, ": {detail}")?;
@@ -559,6 +577,9 @@ impl fmt::Debug for Error {
             d.field("body", body);
         }
         d.field("attempts", &e.attempts);
+        if let Some(page) = e.page {
+            d.field("page", &page);
+        }
         if let Some(source) = &e.source {
             d.field("source", &source.to_string());
         }

@@ -20,6 +20,7 @@ mod dynamic;
 mod env;
 mod error;
 mod operation;
+mod paging;
 mod pipeline;
 #[cfg(test)]
 mod proptests;
@@ -54,12 +55,14 @@ pub use env::{
 pub use error::{ApiError, Error, ErrorKind, FieldError, OAuthError, Result};
 pub use generated_ops::{OPERATIONS, SECRET_PROPERTIES, builder, operations};
 pub use operation::{Operation, Param, ParamIn};
+pub use paging::Page;
 pub use pipeline::Response;
 /// The HTTP status type that [`Error::status`] and [`Response::status`] carry.
 pub use reqwest::StatusCode;
 pub use retry::RetryPolicy;
 /// Re-exported so that callers name the same versions this crate uses.
 pub use secrecy::SecretString;
+pub use transport::DEFAULT_MAX_RESPONSE_BODY;
 /// Re-exported so that callers name the same versions this crate uses.
 pub use uuid::Uuid;
 

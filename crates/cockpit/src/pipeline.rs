@@ -217,7 +217,11 @@ async fn attempts<C: Call>(
     let mut replayed_401 = false;
     // One generated client and one transport for the call; each attempt takes what its
     // answer was from the transport before the next one starts.
-    let transport = Arc::new(CallTransport::new(tenant, correlation_id));
+    let transport = Arc::new(CallTransport::new(
+        tenant,
+        correlation_id,
+        inner.max_response_body,
+    ));
     let raw = cockpit_generated::Client::new_with_client(
         &inner.base_url,
         inner.http.clone(),
@@ -280,4 +284,26 @@ pub(crate) fn header_value(
 ) -> std::result::Result<reqwest::header::HeaderValue, String> {
     reqwest::header::HeaderValue::from_str(tenant)
         .map_err(|_| format!("tenant {tenant:?} cannot be sent as X-Tenant"))
+}
+
+/// Checks an integer parameter against the spec's `minimum` and `maximum`, on the value
+/// as the caller gave it. A value that is not a whole number is left to the type's own
+/// conversion, which refuses it.
+pub(crate) fn in_range(
+    name: &str,
+    value: &impl std::fmt::Display,
+    min: Option<i64>,
+    max: Option<i64>,
+) -> std::result::Result<(), String> {
+    let shown = value.to_string();
+    let Ok(n) = shown.trim().parse::<i128>() else {
+        return Ok(());
+    };
+    if let Some(min) = min.filter(|min| n < i128::from(*min)) {
+        return Err(format!("{name}: {shown} is below the minimum of {min}"));
+    }
+    if let Some(max) = max.filter(|max| n > i128::from(*max)) {
+        return Err(format!("{name}: {shown} is over the maximum of {max}"));
+    }
+    Ok(())
 }

@@ -61,7 +61,7 @@ proptest! {
         if let Ok(v) = HeaderValue::from_bytes(&retry_after) {
             headers.insert(RETRY_AFTER, v);
         }
-        let seen = Seen { status, headers, body: body.clone().into(), truncated: false, broke: false };
+        let seen = Seen { status, headers, body: body.clone().into(), truncated: false, cap: 1 << 20, broke: false };
         let err = Error::from_answer(seen);
         prop_assert_eq!(err.status(), Some(status));
         prop_assert!(err.body().unwrap().len() <= 3 * 16 * 1024);
@@ -82,6 +82,7 @@ proptest! {
             headers: HeaderMap::new(),
             body: serde_json::to_vec(&body).unwrap().into(),
             truncated: false,
+            cap: 1 << 20,
             broke: false,
         };
         let err = Error::from_answer(seen);

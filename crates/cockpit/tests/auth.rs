@@ -289,7 +289,10 @@ async fn token_endpoint_failures_are_authentication_errors_without_the_secret() 
             _ => Some(200),
         };
         assert_eq!(token_status, expected_status, "{name}");
-        assert!(!format!("{err} {err:?}").contains("issued-"), "{name}: {err:?}");
+        assert!(
+            !format!("{err} {err:?}").contains("issued-"),
+            "{name}: {err:?}"
+        );
         // The raw answer is kept to tell a wrong URL from a failing endpoint.
         if name == "404" {
             assert_eq!(err.body(), Some("<html>Not Found</html>"));
