@@ -46,6 +46,7 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod seed;
+mod state;
 mod tokens;
 
 use std::{collections::BTreeMap, fmt, sync::Arc, time::Duration};
@@ -55,6 +56,7 @@ use serde_json::{Value, json};
 use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
 
 pub use seed::{Seed, SeedError};
+use state::{State, Stateful};
 pub use tokens::TokenOutcome;
 use tokens::{Issuer, Revoked, TokenEndpoint, Tokens};
 
@@ -64,6 +66,7 @@ use tokens::{Issuer, Revoked, TokenEndpoint, Tokens};
 pub struct MockCloudCockpit {
     server: MockServer,
     tokens: Arc<Tokens>,
+    state: Arc<State>,
 }
 
 impl MockCloudCockpit {
@@ -103,7 +106,18 @@ impl MockCloudCockpit {
             .with_priority(1)
             .mount(&server)
             .await;
-        MockCloudCockpit { server, tokens }
+        // After every expectation: what the state holds, or its 404.
+        let state = Arc::new(State::default());
+        Mock::given(wiremock::matchers::any())
+            .respond_with(Stateful(state.clone()))
+            .with_priority(10)
+            .mount(&server)
+            .await;
+        MockCloudCockpit {
+            server,
+            tokens,
+            state,
+        }
     }
 
     /// The mock's base URL, such as `http://127.0.0.1:40123`.

@@ -59,10 +59,11 @@ async fn run() -> Result<(), String> {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "cockpit-mock listening on {} ({} expectations); Ctrl-C stops it\n\
+        "cockpit-mock listening on {} ({} customers, {} expectations); Ctrl-C stops it\n\
          COCKPIT_BASE_URL={}\nCOCKPIT_TENANT={}\nCOCKPIT_TOKEN={}\n\
          or, for client credentials:\nCOCKPIT_CLIENT_ID={}\nCOCKPIT_CLIENT_SECRET={}\nCOCKPIT_TOKEN_URL={}",
         mock.uri(),
+        seed.customers(),
         seed.len(),
         mock.uri(),
         MockCloudCockpit::TENANT,

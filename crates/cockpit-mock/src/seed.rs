@@ -9,10 +9,17 @@ use serde_json::Value;
 
 use crate::{MockCloudCockpit, Outcome, TokenOutcome};
 
-/// What a mock answers, as JSON:
+/// What a mock holds and answers, as JSON:
 ///
 /// ```json
 /// {
+///   "customers": [
+///     {
+///       "id": "3f1c9a52-8a7e-4d7c-9a55-0c1e2b3d4f50",
+///       "users": [{"displayName": "Ada", "email": null, "location": "PT", "domain": null}],
+///       "licenses": [{"skuId": "sku-1", "name": "Microsoft 365 E3", "totalLicenses": 10}]
+///     }
+///   ],
 ///   "expectations": [
 ///     {
 ///       "operation": "getCustomerUser",
@@ -27,15 +34,20 @@ use crate::{MockCloudCockpit, Outcome, TokenOutcome};
 /// }
 /// ```
 ///
-/// `operation` is an operationId of the spec; `params` (path and query parameters, by
-/// their API names) narrow which requests match; `status` defaults to 200 and `body` to
-/// none. Expectations are tried in order.
+/// `customers` fill the mock's state (users and licenses in the spec's types; a user
+/// without an `id` gets one). `operation` is an operationId of the spec; `params` (path
+/// and query parameters, by their API names) narrow which requests match; `status`
+/// defaults to 200 and `body` to none. Expectations are tried in order, before the state.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Seed {
     #[serde(default)]
     expectations: Vec<SeedExpectation>,
     token_lifetime_secs: Option<u64>,
+    #[serde(default)]
+    customers: Vec<Value>,
+    #[serde(skip)]
+    parsed: Vec<crate::state::SeedCustomer>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -71,8 +83,9 @@ impl Seed {
     /// When the JSON is not a seed, or names an operation or a parameter that the spec
     /// does not have.
     pub fn from_json(text: &str) -> Result<Seed, SeedError> {
-        let seed: Seed =
+        let mut seed: Seed =
             serde_json::from_str(text).map_err(|e| SeedError(format!("not a seed: {e}")))?;
+        seed.parsed = crate::state::parse_customers(&seed.customers).map_err(SeedError)?;
         for (i, e) in seed.expectations.iter().enumerate() {
             let Some(op) = OPERATIONS.iter().find(|op| op.id == e.operation) else {
                 let known: Vec<_> = OPERATIONS.iter().map(|op| op.id).collect();
@@ -97,6 +110,11 @@ impl Seed {
         Ok(seed)
     }
 
+    /// How many customers the seed holds.
+    pub fn customers(&self) -> usize {
+        self.parsed.len()
+    }
+
     /// How many expectations the seed has.
     pub fn len(&self) -> usize {
         self.expectations.len()
@@ -109,8 +127,10 @@ impl Seed {
 }
 
 impl MockCloudCockpit {
-    /// Mounts every expectation of `seed`, in order, and its token lifetime.
+    /// Mounts every expectation of `seed`, in order, adds its customers, users and
+    /// licenses to the state, and sets its token lifetime.
     pub async fn seed(&self, seed: &Seed) {
+        self.add_customers(&seed.parsed);
         if let Some(secs) = seed.token_lifetime_secs {
             self.tokens(TokenOutcome::Issue {
                 lifetime: Duration::from_secs(secs),

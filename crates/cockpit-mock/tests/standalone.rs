@@ -50,7 +50,7 @@ async fn the_cli_runs_against_the_standalone_server_which_stops_on_ctrl_c() {
         banner.starts_with("cockpit-mock listening on http://127.0.0.1:"),
         "{banner}"
     );
-    assert!(banner.contains("(1 expectations)"), "{banner}");
+    assert!(banner.contains("(0 customers, 1 expectations)"), "{banner}");
     let mut env = Vec::new();
     for line in lines.by_ref().take(7) {
         let line = line.unwrap();
