@@ -325,13 +325,15 @@ impl Error {
                     .with_status(seen.status)
                     .with_detail("the connection broke while the answer was read")
                     .with_source(e.without_url()),
-                _ if e.is_timeout() => Error::new(ErrorKind::Timeout)
-                    .with_detail("no complete answer in time; the request may have been processed")
-                    .with_source(e.without_url()),
-                // Never connected: nothing reached the server, so a retry is safe.
+                // Never connected (refused, or the connect timeout): nothing reached the
+                // server, so a retry is safe. Checked before the timeout, which a connect
+                // timeout also is.
                 _ if e.is_connect() => Error::new(ErrorKind::Connection)
                     .with_detail("could not connect")
                     .retryable(true)
+                    .with_source(e.without_url()),
+                _ if e.is_timeout() => Error::new(ErrorKind::Timeout)
+                    .with_detail("no complete answer in time; the request may have been processed")
                     .with_source(e.without_url()),
                 _ => Error::new(ErrorKind::Connection)
                     .with_detail("the request failed; it may have been processed")

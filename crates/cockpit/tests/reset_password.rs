@@ -400,6 +400,23 @@ async fn bad_configuration_fails_the_build_naming_the_setting() {
             base().base_url("https://user:pw@api.cloudcockpit.com"),
             "invalid configuration: base URL must not carry a user name or password",
         ),
+        // Each half of each rule on its own.
+        (
+            base().base_url("https://user@api.cloudcockpit.com"),
+            "invalid configuration: base URL must not carry a user name or password",
+        ),
+        (
+            base().base_url("https://:pw@api.cloudcockpit.com"),
+            "invalid configuration: base URL must not carry a user name or password",
+        ),
+        (
+            base().base_url("https://api.cloudcockpit.com/?x=1"),
+            "invalid configuration: base URL \"https://api.cloudcockpit.com/?x=1\" must not have a query or a fragment",
+        ),
+        (
+            base().base_url("https://api.cloudcockpit.com/#top"),
+            "invalid configuration: base URL \"https://api.cloudcockpit.com/#top\" must not have a query or a fragment",
+        ),
         (
             Client::builder().bearer_token(SecretString::from(TOKEN)),
             "invalid configuration: no tenant",
@@ -455,4 +472,74 @@ async fn retry_policy_none_sends_once_on_503() {
     assert_eq!(err.kind(), ErrorKind::Server);
     assert!(err.is_retryable());
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_callers_http_client_is_the_one_used_and_the_client_reports_its_settings() {
+    // reqwest is built without a bundled crypto provider (see crates/generated); a
+    // caller's own client needs the process-wide one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let server = answering(ResponseTemplate::new(200)).await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-from-the-caller", "1".parse().unwrap());
+    let client = Client::builder()
+        .base_url(server.uri())
+        .tenant(TENANT)
+        .bearer_token(SecretString::from(TOKEN))
+        .http_client(
+            reqwest::Client::builder()
+                .default_headers(headers)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    assert_eq!(client.tenant(), TENANT);
+    assert_eq!(client.base_url(), server.uri());
+    reset(&client).await.unwrap();
+    let sent = &server.received_requests().await.unwrap()[0];
+    assert_eq!(sent.headers["x-from-the-caller"], "1");
+}
+
+#[tokio::test]
+async fn the_connect_timeout_applies_to_connecting_only() {
+    // A listener whose backlog is full: the kernel leaves further connections unanswered,
+    // so connecting hangs until the connect timeout.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        if let Ok(Ok(s)) = tokio::time::timeout(
+            Duration::from_millis(100),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            held.push(s);
+        }
+    }
+    let client = Client::builder()
+        .base_url(format!("http://{addr}"))
+        .tenant(TENANT)
+        .bearer_token(SecretString::from(TOKEN))
+        .connect_timeout(Duration::from_millis(200))
+        .timeout(Duration::from_secs(20))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = reset(&client).await.unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(5),
+        "the 200 ms connect timeout, not the 20 s call timeout, ended it ({took:?}): {err}"
+    );
+    // Nothing reached the server: a connection error, safe to send again.
+    assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
+    assert!(err.to_string().contains("could not connect"), "{err}");
+    assert!(err.is_retryable());
+    drop(held);
+    drop(listener);
 }
