@@ -14,6 +14,7 @@ use cockpit::{
 use serde_json::json;
 
 mod operations;
+mod users;
 
 /// Exit codes, documented in `--help`.
 mod exit {
@@ -106,7 +107,14 @@ Examples:
   echo '{\"displayName\":\"Ada\",\"email\":null,\"location\":\"PT\",\"domain\":\"contoso.example\"}' |
     COCKPIT_CLIENT_ID=… COCKPIT_CLIENT_SECRET=… cockpit reset-password --user-json - \\
     --customer-id … --user-id … --provider-instance-id … --json")]
-    ResetPassword(ResetPassword),
+    ResetPassword(Box<ResetPassword>),
+    /// Customer users: list, get and update (conveniences over list-customer-users,
+    /// get-customer-user and update-customer-user)
+    #[command(subcommand)]
+    Users(users::Users),
+    /// Customer licenses: list (a convenience over list-customer-licenses)
+    #[command(subcommand)]
+    Licenses(users::Licenses),
 }
 
 #[derive(Debug, Args)]
@@ -123,6 +131,20 @@ struct ResetPassword {
     /// The X-Correlation-Id to send; a random one if not given
     #[arg(long)]
     correlation_id: Option<Uuid>,
+    /// Get the user first and send its details as customerUser; field flags beside it
+    /// override single fields
+    #[arg(long, conflicts_with = "user_json")]
+    fetch_user: bool,
+    /// Print the body that would be sent (temporary password redacted), and send nothing
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    fields: UserFields,
+}
+
+/// The customerUser's fields as flags, or the whole object as JSON.
+#[derive(Debug, Args)]
+struct UserFields {
     /// The customerUser object as JSON, from a file or - for stdin (instead of the flags below)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["display_name", "email", "first_name", "last_name", "location", "domain", "user_object_id"])]
     user_json: Option<String>,
@@ -242,9 +264,27 @@ impl From<Error> for Failure {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    let Command::ResetPassword(args) = cli.command;
+    let args = match cli.command {
+        Command::ResetPassword(args) => args,
+        Command::Users(users) => return users::run_users(&cli.conn, users).await,
+        Command::Licenses(licenses) => return users::run_licenses(&cli.conn, licenses).await,
+    };
     let client = client(&cli.conn)?;
-    let user = customer_user(&args).map_err(Failure::Usage)?;
+    let user = if args.fetch_user {
+        let found = users::fetch(
+            &client,
+            args.customer_id,
+            args.customer_user_id,
+            Some(args.provider_instance_id),
+        )
+        .await?;
+        args.fields.apply_to(found).map_err(Failure::Usage)?
+    } else {
+        customer_user(&args.fields).map_err(Failure::Usage)?
+    };
+    if args.dry_run {
+        return users::print_dry_run(args.provider_instance_id, &user);
+    }
     let mut call = client
         .reset_customer_user_password()
         .customer_id(args.customer_id)
@@ -325,8 +365,8 @@ fn read_source(source: &str, what: &str) -> anyhow::Result<String> {
 
 /// The user from `--user-json`, or from the field flags, in the spec's type: its
 /// conversion checks the documented limits.
-fn customer_user(args: &ResetPassword) -> anyhow::Result<CustomerUser> {
-    let mut user = match &args.user_json {
+fn customer_user(args: &UserFields) -> anyhow::Result<CustomerUser> {
+    let user = match &args.user_json {
         Some(source) => {
             let text = read_source(source, "the user JSON")?;
             serde_json::from_str::<CustomerUser>(&text).with_context(|| {
@@ -336,40 +376,61 @@ fn customer_user(args: &ResetPassword) -> anyhow::Result<CustomerUser> {
                 )
             })?
         }
-        None => {
-            // Each limited field through the spec's generated type, whose conversion checks
-            // its documented maxLength.
-            fn field<T: std::str::FromStr>(
-                name: &str,
-                value: &Option<String>,
-            ) -> anyhow::Result<Option<T>>
-            where
-                T::Err: std::fmt::Display,
-            {
-                value
-                    .as_deref()
-                    .map(str::parse::<T>)
-                    .transpose()
-                    .map_err(|e| anyhow::anyhow!("invalid input: customerUser.{name}: {e}"))
-            }
-            CustomerUser {
-                id: args.user_object_id,
-                display_name: field("displayName", &args.display_name)?,
-                email: field("email", &args.email)?,
-                first_name: field("firstName", &args.first_name)?,
-                last_name: field("lastName", &args.last_name)?,
-                location: args.location.clone(),
-                temporary_password: None,
-                domain: args.domain.clone(),
-            }
-        }
+        None => CustomerUser {
+            id: None,
+            display_name: None,
+            email: None,
+            first_name: None,
+            last_name: None,
+            location: None,
+            temporary_password: None,
+            domain: None,
+        },
     };
-    if let Some(var) = &args.temporary_password_env {
-        let value = std::env::var(var)
-            .with_context(|| format!("--temporary-password-env names {var:?}, which is not set"))?;
-        user.temporary_password = Some(SecretString::from(value).into());
+    args.apply_to(user)
+}
+
+impl UserFields {
+    /// `user` with every field that a flag gives replaced; each limited field goes through
+    /// the spec's generated type, whose conversion checks its documented maxLength.
+    fn apply_to(&self, mut user: CustomerUser) -> anyhow::Result<CustomerUser> {
+        fn field<T: std::str::FromStr>(name: &str, value: &str) -> anyhow::Result<T>
+        where
+            T::Err: std::fmt::Display,
+        {
+            value
+                .parse::<T>()
+                .map_err(|e| anyhow::anyhow!("invalid input: customerUser.{name}: {e}"))
+        }
+        if let Some(v) = &self.display_name {
+            user.display_name = Some(field("displayName", v)?);
+        }
+        if let Some(v) = &self.email {
+            user.email = Some(field("email", v)?);
+        }
+        if let Some(v) = &self.first_name {
+            user.first_name = Some(field("firstName", v)?);
+        }
+        if let Some(v) = &self.last_name {
+            user.last_name = Some(field("lastName", v)?);
+        }
+        if let Some(v) = &self.location {
+            user.location = Some(v.clone());
+        }
+        if let Some(v) = &self.domain {
+            user.domain = Some(v.clone());
+        }
+        if let Some(v) = self.user_object_id {
+            user.id = Some(v);
+        }
+        if let Some(var) = &self.temporary_password_env {
+            let value = std::env::var(var).with_context(|| {
+                format!("--temporary-password-env names {var:?}, which is not set")
+            })?;
+            user.temporary_password = Some(SecretString::from(value).into());
+        }
+        Ok(user)
     }
-    Ok(user)
 }
 
 fn code_for(e: &Error) -> u8 {

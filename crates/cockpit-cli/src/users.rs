@@ -1,0 +1,348 @@
+//! `cockpit users list|get|update` and `cockpit licenses list`: conveniences over the
+//! generated subcommands (list-customer-users, get-customer-user, update-customer-user,
+//! list-customer-licenses), with the flags an operator uses, a table on a terminal and
+//! JSON Lines with `--json`.
+
+use std::io::{IsTerminal, Write};
+
+use clap::{Args, Subcommand, ValueEnum};
+use cockpit::{Client, Uuid, types};
+use comfy_table::Table;
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+
+use crate::{Connection, Failure, UserFields, client, print_result};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Users {
+    /// List a customer's users: a table, or JSON Lines (one user a line) with --json,
+    /// streamed as pages arrive
+    #[command(after_help = "\
+Examples:
+  cockpit users list --customer-id … --provider-instance-id … --all --sort display-name
+  cockpit users list --customer-id … --provider-instance-id … --all --json > users.jsonl")]
+    List(ListUsers),
+    /// Get one customer user
+    Get(GetUser),
+    /// Update a customer user: gets it, replaces the fields the flags give, and sends it
+    /// back (or sends --user-json as it is)
+    Update(Box<UpdateUser>),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Licenses {
+    /// List a customer's licenses: a table, or JSON Lines with --json
+    List(ListLicenses),
+}
+
+/// The order of a user list.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum Sort {
+    /// By display name (sortPropertyName=DisplayName)
+    DisplayName,
+    /// By user principal name (sortPropertyName=UserPrincipalName)
+    UserPrincipalName,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListUsers {
+    /// The customer (customerId)
+    #[arg(long)]
+    customer_id: Uuid,
+    /// The provider instance (providerInstanceId)
+    #[arg(long)]
+    provider_instance_id: Uuid,
+    /// Users a page, 1 to 2000 (pageSize)
+    #[arg(long, default_value_t = 100)]
+    page_size: u32,
+    /// The page to list, or with --all the page to start from (pageNumber)
+    #[arg(long, default_value_t = 1)]
+    page: i32,
+    /// Walk every page from --page on, with a progress bar on a terminal
+    #[arg(long)]
+    all: bool,
+    /// The order (sortPropertyName)
+    #[arg(long, value_enum)]
+    sort: Option<Sort>,
+    /// Only users related to this reseller (resellerId)
+    #[arg(long)]
+    reseller_id: Option<Uuid>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GetUser {
+    /// The customer (customerId)
+    #[arg(long)]
+    customer_id: Uuid,
+    /// The customer user (customerUserId)
+    #[arg(long = "user-id")]
+    customer_user_id: Uuid,
+    /// The provider instance (providerInstanceId)
+    #[arg(long)]
+    provider_instance_id: Option<Uuid>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UpdateUser {
+    /// The customer (customerId)
+    #[arg(long)]
+    customer_id: Uuid,
+    /// The customer user (customerUserId)
+    #[arg(long = "user-id")]
+    customer_user_id: Uuid,
+    /// The provider instance (providerInstanceId)
+    #[arg(long)]
+    provider_instance_id: Uuid,
+    /// Print the body that would be sent (temporary password redacted), and send nothing
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    fields: UserFields,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListLicenses {
+    /// The customer (customerId)
+    #[arg(long)]
+    customer_id: Uuid,
+    /// The provider instance (providerInstanceId)
+    #[arg(long)]
+    provider_instance_id: Uuid,
+    /// Only licenses scoped to this reseller (resellerId)
+    #[arg(long)]
+    reseller_id: Option<Uuid>,
+}
+
+/// One customer user, by the SDK.
+pub(crate) async fn fetch(
+    client: &Client,
+    customer: Uuid,
+    user: Uuid,
+    provider_instance: Option<Uuid>,
+) -> Result<types::CustomerUser, Failure> {
+    let mut call = client
+        .get_customer_user()
+        .customer_id(customer)
+        .customer_user_id(user);
+    if let Some(p) = provider_instance {
+        call = call.provider_instance_id(p);
+    }
+    Ok(call.send().await?.value)
+}
+
+/// The JSON of a value, with every secret property redacted.
+fn redacted(value: &impl serde::Serialize) -> serde_json::Value {
+    let mut json = serde_json::to_value(value).unwrap_or_default();
+    cockpit::redact_secrets(&mut json);
+    json
+}
+
+/// Prints the `{providerInstanceId, customerUser}` body that would be sent.
+pub(crate) fn print_dry_run(
+    provider_instance: Uuid,
+    user: &types::CustomerUser,
+) -> Result<(), Failure> {
+    let body = json!({"providerInstanceId": provider_instance, "customerUser": redacted(user)});
+    print_result(serde_json::to_string_pretty(&body).unwrap_or_else(|_| body.to_string()))
+}
+
+pub(crate) async fn run_users(conn: &Connection, users: Users) -> Result<(), Failure> {
+    let client = client(conn)?;
+    match users {
+        Users::List(args) => list(conn, &client, args).await,
+        Users::Get(args) => {
+            let user = fetch(
+                &client,
+                args.customer_id,
+                args.customer_user_id,
+                args.provider_instance_id,
+            )
+            .await?;
+            let json = redacted(&user);
+            print_result(if conn.json {
+                json.to_string()
+            } else {
+                serde_json::to_string_pretty(&json).unwrap_or_else(|_| json.to_string())
+            })
+        }
+        Users::Update(args) => {
+            let user = match &args.fields.user_json {
+                Some(_) => crate::customer_user(&args.fields).map_err(Failure::Usage)?,
+                None => {
+                    let found = fetch(
+                        &client,
+                        args.customer_id,
+                        args.customer_user_id,
+                        Some(args.provider_instance_id),
+                    )
+                    .await?;
+                    args.fields.apply_to(found).map_err(Failure::Usage)?
+                }
+            };
+            if args.dry_run {
+                return print_dry_run(args.provider_instance_id, &user);
+            }
+            let done = client
+                .update_customer_user()
+                .customer_id(args.customer_id)
+                .customer_user_id(args.customer_user_id)
+                .provider_instance_id(args.provider_instance_id)
+                .customer_user(user)
+                .send()
+                .await?;
+            print_result(if conn.json {
+                json!({
+                    "outcome": "updated",
+                    "status": done.status.as_u16(),
+                    "customerId": args.customer_id,
+                    "customerUserId": args.customer_user_id,
+                    "correlationId": done.correlation_id,
+                    "attempts": done.attempts,
+                })
+                .to_string()
+            } else {
+                format!(
+                    "updated customer user {} of customer {} (status {}, correlation id {})",
+                    args.customer_user_id,
+                    args.customer_id,
+                    done.status.as_u16(),
+                    done.correlation_id
+                )
+            })
+        }
+    }
+}
+
+/// Writes lines to stdout as they come; a closed stdout (`| head`) ends the listing
+/// quietly: a list changes nothing, so there is nothing to report.
+struct Lines(std::io::StdoutLock<'static>);
+
+impl Lines {
+    fn write(&mut self, line: &str) -> Result<bool, Failure> {
+        match writeln!(self.0, "{line}") {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+            Err(e) => Err(Failure::Usage(anyhow::anyhow!("writing to stdout: {e}"))),
+        }
+    }
+}
+
+async fn list(conn: &Connection, client: &Client, args: ListUsers) -> Result<(), Failure> {
+    let mut call = client
+        .list_customer_users()
+        .customer_id(args.customer_id)
+        .provider_instance_id(args.provider_instance_id)
+        .page_size(args.page_size)
+        .page_number(args.page);
+    if let Some(sort) = args.sort {
+        call = call.sort_property_name(match sort {
+            Sort::DisplayName => types::ListCustomerUsersSortPropertyName::DisplayName,
+            Sort::UserPrincipalName => types::ListCustomerUsersSortPropertyName::UserPrincipalName,
+        });
+    }
+    if let Some(r) = args.reseller_id {
+        call = call.reseller_id(r);
+    }
+    let progress = if args.all && std::io::stderr().is_terminal() {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {pos}/{len} users, page {msg} ({per_sec})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut out = Lines(std::io::stdout().lock());
+    let mut table = user_table();
+    let mut pages = std::pin::pin!(call.pages());
+    while let Some(page) = pages.next().await {
+        let page = page?;
+        if let Some(total) = page.total_count.and_then(|t| u64::try_from(t).ok()) {
+            progress.set_length(total);
+        }
+        progress.set_message(page.number.to_string());
+        progress.inc(page.items.len() as u64);
+        for user in &page.items {
+            if conn.json {
+                if !out.write(&redacted(user).to_string())? {
+                    return Ok(());
+                }
+            } else {
+                table.add_row(user_row(user));
+            }
+        }
+        if !args.all {
+            break;
+        }
+    }
+    progress.finish_and_clear();
+    if !conn.json {
+        out.write(&table.to_string())?;
+    }
+    Ok(())
+}
+
+fn user_table() -> Table {
+    let mut table = Table::new();
+    table.set_header(["id", "displayName", "email", "location", "domain"]);
+    table
+}
+
+fn user_row(user: &types::CustomerUser) -> Vec<String> {
+    let text = |v: Option<String>| v.unwrap_or_default();
+    vec![
+        text(user.id.map(|i| i.to_string())),
+        text(user.display_name.as_ref().map(|n| n.to_string())),
+        text(user.email.as_ref().map(|n| n.to_string())),
+        text(user.location.clone()),
+        text(user.domain.clone()),
+    ]
+}
+
+pub(crate) async fn run_licenses(conn: &Connection, licenses: Licenses) -> Result<(), Failure> {
+    let Licenses::List(args) = licenses;
+    let client = client(conn)?;
+    let mut call = client
+        .list_customer_licenses()
+        .customer_id(args.customer_id)
+        .provider_instance_id(args.provider_instance_id);
+    if let Some(r) = args.reseller_id {
+        call = call.reseller_id(r);
+    }
+    let found = call.send().await?.value;
+    let mut out = Lines(std::io::stdout().lock());
+    if conn.json {
+        for license in &found {
+            if !out.write(&redacted(license).to_string())? {
+                break;
+            }
+        }
+        return Ok(());
+    }
+    let mut table = Table::new();
+    table.set_header([
+        "skuId",
+        "name",
+        "total",
+        "consumed",
+        "available",
+        "suspended",
+        "selected",
+    ]);
+    let n = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    for l in &found {
+        table.add_row(vec![
+            l.sku_id.clone().unwrap_or_default(),
+            l.name.clone().unwrap_or_default(),
+            n(l.total_licenses),
+            n(l.consumed_licenses),
+            n(l.available_licenses),
+            n(l.suspended_licenses),
+            l.is_selected.map(|s| s.to_string()).unwrap_or_default(),
+        ]);
+    }
+    out.write(&table.to_string())?;
+    Ok(())
+}
