@@ -1,0 +1,381 @@
+//! `cargo run --release -p cockpit-bench --bin pages`: the cost of paged lists.
+//!
+//! 1. **Decode.** A page of 2,000 customer users, decoded as the SDK does (into the
+//!    generated `CustomerUserPage`, whose limited fields are checked) and with serde into
+//!    a hand-written struct of plain `String`s; interleaved rounds, the median ratio.
+//! 2. **Walk.** 100 pages of 2,000 users (200,000) from a local server (a child process,
+//!    so that its memory is not counted), through `.items()`: items a second, and the
+//!    resident memory before and after, and its peak.
+//! 3. **CLI.** `cockpit users list --all --json > /dev/null` over 10 and over 100 pages:
+//!    its peak resident memory (from /usr/bin/time), which stays flat when the walk holds
+//!    one page at a time. Needs `target/release/cockpit` (`cargo build --release -p
+//!    cockpit-cli`).
+
+use std::{
+    process::{Command, Stdio},
+    time::Instant,
+};
+
+use anyhow::{Context, Result, bail};
+use futures::TryStreamExt;
+use tokio::io::AsyncBufReadExt;
+
+const PAGE: usize = 2000;
+const CUSTOMER: &str = "3f1c9a52-8a7e-4d7c-9a55-0c1e2b3d4f50";
+const PROVIDER_INSTANCE: &str = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d";
+
+/// Page `n` (from 1) of `pages` pages of `size` users, as the API's JSON.
+fn page_json(n: usize, size: usize, pages: usize) -> Vec<u8> {
+    let start = (n - 1) * size;
+    let items: Vec<serde_json::Value> = (start..start + size)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("00000000-0000-4000-8000-{i:012}"),
+                "displayName": format!("User number {i}"),
+                "email": format!("user{i}@contoso.example"),
+                "firstName": "Ada",
+                "lastName": "Lovelace",
+                "location": "PT",
+                "domain": "contoso.example",
+            })
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!({
+        "items": items,
+        "paginationParameters": {"pageNumber": n, "pageSize": size},
+        "totalPages": pages,
+        "totalCount": pages * size,
+        "hasPreviousPage": n > 1,
+        "hasNextPage": n < pages,
+        "continuationToken": null,
+    }))
+    .unwrap_or_default()
+}
+
+/// The hand-written baseline: the same fields, as plain strings.
+#[allow(
+    dead_code,
+    reason = "the fields are decoded, which is what is measured"
+)]
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HandPage {
+    items: Option<Vec<HandUser>>,
+    total_pages: Option<i32>,
+    total_count: Option<i32>,
+    has_previous_page: Option<bool>,
+    has_next_page: Option<bool>,
+    continuation_token: Option<String>,
+}
+
+#[allow(
+    dead_code,
+    reason = "the fields are decoded, which is what is measured"
+)]
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HandUser {
+    id: Option<uuid::Uuid>,
+    display_name: Option<String>,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    location: Option<String>,
+    temporary_password: Option<String>,
+    domain: Option<String>,
+}
+
+/// The hand-written baseline with the spec's length checks, done in place: the
+/// comparison that shows what the generated types' checks cost.
+#[allow(
+    dead_code,
+    reason = "the fields are decoded, which is what is measured"
+)]
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CheckedPage {
+    items: Option<Vec<CheckedUser>>,
+    total_pages: Option<i32>,
+    total_count: Option<i32>,
+    has_previous_page: Option<bool>,
+    has_next_page: Option<bool>,
+    continuation_token: Option<String>,
+}
+
+#[allow(
+    dead_code,
+    reason = "the fields are decoded, which is what is measured"
+)]
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CheckedUser {
+    id: Option<uuid::Uuid>,
+    #[serde(deserialize_with = "limited::<_, 50>")]
+    display_name: Option<String>,
+    #[serde(deserialize_with = "limited::<_, 48>")]
+    email: Option<String>,
+    #[serde(default, deserialize_with = "limited::<_, 50>")]
+    first_name: Option<String>,
+    #[serde(default, deserialize_with = "limited::<_, 50>")]
+    last_name: Option<String>,
+    location: Option<String>,
+    temporary_password: Option<String>,
+    domain: Option<String>,
+}
+
+fn limited<'de, D: serde::Deserializer<'de>, const N: usize>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
+    let value = <Option<String> as serde::Deserialize>::deserialize(d)?;
+    if value.as_ref().is_some_and(|v| v.chars().count() > N) {
+        return Err(serde::de::Error::custom(format!(
+            "longer than {N} characters"
+        )));
+    }
+    Ok(value)
+}
+
+fn decode(rounds: usize) -> Result<()> {
+    let bytes = page_json(1, PAGE, 1);
+    println!(
+        "decode: a page of {PAGE} users, {} KiB of JSON",
+        bytes.len() / 1024
+    );
+    let reps = 20;
+    let mut ratios = Vec::new();
+    let (mut sdk_best, mut hand_best, mut checked_best) = (f64::MAX, f64::MAX, f64::MAX);
+    for _ in 0..rounds {
+        let t = Instant::now();
+        for _ in 0..reps {
+            let page: cockpit::types::CustomerUserPage = serde_json::from_slice(&bytes)?;
+            std::hint::black_box(page);
+        }
+        let sdk = t.elapsed().as_secs_f64() / reps as f64;
+        let t = Instant::now();
+        for _ in 0..reps {
+            let page: HandPage = serde_json::from_slice(&bytes)?;
+            std::hint::black_box(page);
+        }
+        let hand = t.elapsed().as_secs_f64() / reps as f64;
+        let t = Instant::now();
+        for _ in 0..reps {
+            let page: CheckedPage = serde_json::from_slice(&bytes)?;
+            std::hint::black_box(page);
+        }
+        let checked = t.elapsed().as_secs_f64() / reps as f64;
+        ratios.push((sdk / hand, sdk / checked));
+        sdk_best = sdk_best.min(sdk);
+        hand_best = hand_best.min(hand);
+        checked_best = checked_best.min(checked);
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "  generated CustomerUserPage:            {:.2} ms a page (best)\n  hand-written, plain strings:           {:.2} ms a page (best)\n  hand-written, the spec's length checks: {:.2} ms a page (best)\n  generated / plain, median of {rounds} interleaved rounds:   {:.3}x\n  generated / checked, median of {rounds} interleaved rounds: {:.3}x",
+        sdk_best * 1e3,
+        hand_best * 1e3,
+        checked_best * 1e3,
+        median(ratios.iter().map(|r| r.0).collect()),
+        median(ratios.iter().map(|r| r.1).collect()),
+    );
+    Ok(())
+}
+
+/// A line of /proc/self/status, in KiB.
+fn status_kib(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(key)?
+                .trim()
+                .strip_suffix("kB")?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+/// Serves pages of `PAGE` users, `pages` of them, on a free loopback port, printed first.
+fn serve(pages: usize) -> Result<()> {
+    use http_body_util::Full;
+    use hyper::{Request, Response, body::Incoming, service::service_fn};
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        println!("{}", listener.local_addr()?.port());
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let service = service_fn(move |req: Request<Incoming>| async move {
+                        let n = req
+                            .uri()
+                            .query()
+                            .unwrap_or_default()
+                            .split('&')
+                            .find_map(|kv| kv.strip_prefix("pageNumber="))
+                            .and_then(|v| v.parse::<usize>().ok())
+                            .unwrap_or(1)
+                            .clamp(1, pages);
+                        let body = page_json(n, PAGE, pages);
+                        Ok::<_, std::convert::Infallible>(
+                            Response::builder()
+                                .header("content-type", "application/json")
+                                .body(Full::new(bytes::Bytes::from(body)))
+                                .unwrap_or_default(),
+                        )
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        let mut line = String::new();
+        let _ = tokio::io::BufReader::new(tokio::io::stdin())
+            .read_line(&mut line)
+            .await;
+        Ok(())
+    })
+}
+
+/// Starts this binary as the page server; returns it and its base URL.
+fn server(pages: usize) -> Result<(std::process::Child, String)> {
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["--serve", &pages.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut port = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().context("server stdout")?),
+        &mut port,
+    )?;
+    Ok((child, format!("http://127.0.0.1:{}", port.trim())))
+}
+
+async fn walk(pages: usize) -> Result<()> {
+    let (mut child, base) = server(pages)?;
+    let client = cockpit::Client::builder()
+        .base_url(&base)
+        .tenant("portal.cloudcockpit.com")
+        .bearer_token(cockpit::SecretString::from("bench-token"))
+        .build()?;
+    let list = || {
+        client
+            .list_customer_users()
+            .customer_id(uuid::Uuid::parse_str(CUSTOMER).unwrap_or_default())
+            .provider_instance_id(uuid::Uuid::parse_str(PROVIDER_INSTANCE).unwrap_or_default())
+            .page_size(PAGE as u32)
+    };
+    // One page first, so that the connection pool, the token and the allocator's
+    // first arenas are in place before memory is measured.
+    let warm: usize = list()
+        .items()
+        .try_fold(0, |n, _| async move { Ok(n + 1) })
+        .await?;
+    let page_bytes = page_json(1, PAGE, pages).len() as u64 / 1024;
+    let before = status_kib("VmRSS:");
+    let t = Instant::now();
+    let count: usize = list()
+        .items()
+        .try_fold(0, |n, _| async move { Ok(n + 1) })
+        .await?;
+    let took = t.elapsed();
+    let after = status_kib("VmRSS:");
+    let peak = status_kib("VmHWM:");
+    if count != pages * PAGE || warm != count {
+        bail!("walked {count} users, expected {}", pages * PAGE);
+    }
+    println!(
+        "walk: {pages} pages of {PAGE} users ({count} users) through .items(), one page is {page_bytes} KiB of JSON\n  {:.0} users/s ({:.2} s)\n  RSS {before} KiB before, {after} KiB after (+{} KiB), peak {peak} KiB",
+        count as f64 / took.as_secs_f64(),
+        took.as_secs_f64(),
+        after.saturating_sub(before),
+    );
+    drop(child.stdin.take());
+    let _ = child.wait();
+    Ok(())
+}
+
+fn cli(pages: &[usize]) -> Result<()> {
+    let exe = std::env::current_exe()?;
+    let cockpit = exe.with_file_name("cockpit");
+    if !cockpit.exists() {
+        bail!(
+            "{} is missing: cargo build --release -p cockpit-cli",
+            cockpit.display()
+        );
+    }
+    for &n in pages {
+        let (mut child, base) = server(n)?;
+        let t = Instant::now();
+        let out = Command::new("/usr/bin/time")
+            .args(["-f", "%M"])
+            .arg(&cockpit)
+            .args(["users", "list", "--all", "--json", "--page-size", "2000"])
+            .args([
+                "--customer-id",
+                CUSTOMER,
+                "--provider-instance-id",
+                PROVIDER_INSTANCE,
+            ])
+            .env_clear()
+            .env("COCKPIT_BASE_URL", &base)
+            .env("COCKPIT_TENANT", "portal.cloudcockpit.com")
+            .env("COCKPIT_TOKEN", "bench-token")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()?;
+        let took = t.elapsed();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let peak = stderr.lines().last().unwrap_or_default().trim().to_string();
+        if !out.status.success() {
+            bail!("cockpit failed: {stderr}");
+        }
+        println!(
+            "cli: cockpit users list --all --json > /dev/null over {n} pages ({} users): peak RSS {peak} KiB, {:.0} users/s",
+            n * PAGE,
+            (n * PAGE) as f64 / took.as_secs_f64()
+        );
+        drop(child.stdin.take());
+        let _ = child.wait();
+    }
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["--serve", pages] => return serve(pages.parse()?),
+        ["--help" | "-h"] => {
+            println!(
+                "usage: pages [--rounds R]   (decode, walk 100 pages, then the CLI over 10 and 100 pages)"
+            );
+            return Ok(());
+        }
+        _ => {}
+    }
+    let rounds = match args.as_slice() {
+        [flag, r] if flag == "--rounds" => r.parse()?,
+        _ => 21,
+    };
+    decode(rounds)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(walk(100))?;
+    cli(&[10, 100])?;
+    Ok(())
+}
