@@ -133,6 +133,20 @@ fn test() -> Result<()> {
     if !status.success() {
         bail!("the main job failed ({status})");
     }
+    // The helpdesk workflow beside it: list, pick, reset with the fetched details.
+    run(
+        "cargo",
+        &[
+            "run",
+            "--quiet",
+            "--locked",
+            "-p",
+            "cockpit-mock",
+            "--example",
+            "helpdesk",
+        ],
+        &[],
+    )?;
     run(
         "cargo",
         &["doc", "--workspace", "--no-deps", "--locked"],
