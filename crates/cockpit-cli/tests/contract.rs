@@ -253,6 +253,8 @@ async fn sdk_and_cli_requests_pass_prism_validation_and_invalid_ones_do_not() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs Prism from `npm ci`; `cargo xtask test` runs it"]
 async fn every_operation_passes_prism_validation_through_the_sdk_and_the_cli() {
+    // The Prefer clients below need the process-wide crypto provider (see crates/generated).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let prism = Prism::start();
     let base = prism.base.as_str();
     let spec = spec::spec();
@@ -275,5 +277,31 @@ async fn every_operation_passes_prism_validation_through_the_sdk_and_the_cli() {
         )
         .await;
         assert_eq!(run.code, Some(0), "{}: {}", op.id, run.stderr);
+
+        // Each documented error status, as Prism answers it, is the error kind for it.
+        let responses = spec::operation(&spec, op)["responses"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        for code in responses.keys().filter_map(|c| c.parse::<u16>().ok()) {
+            if code < 400 {
+                continue;
+            }
+            let err = spec::call(&client(base, Some(code)), &spec, op)
+                .send()
+                .await
+                .unwrap_err();
+            let expected = match code {
+                400 => ErrorKind::BadRequest,
+                401 => ErrorKind::Unauthorized,
+                403 => ErrorKind::Forbidden,
+                404 => ErrorKind::NotFound,
+                429 => ErrorKind::TooManyRequests,
+                500..=599 => ErrorKind::Server,
+                _ => ErrorKind::UnexpectedStatus,
+            };
+            assert_eq!(err.kind(), expected, "{} {code}: {err}", op.id);
+            assert_eq!(err.status().map(|s| s.as_u16()), Some(code));
+        }
     }
 }

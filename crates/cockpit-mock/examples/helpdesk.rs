@@ -56,7 +56,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 2. Pick one by name.
     let picked = users
         .iter()
-        .find(|u| u.display_name.as_ref().is_some_and(|n| n.as_str() == "Ada Lovelace"))
+        .find(|u| {
+            u.display_name
+                .as_ref()
+                .is_some_and(|n| n.as_str() == "Ada Lovelace")
+        })
         .and_then(|u| u.id)
         .ok_or("no Ada Lovelace")?;
     println!("2. picked {picked}");
