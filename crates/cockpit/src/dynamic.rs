@@ -200,3 +200,32 @@ pub(crate) fn to_json<T: Serialize>(done: Response<T>) -> Result<Response<Value>
         attempts: done.attempts,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::redact_secrets;
+
+    #[test]
+    fn secrets_are_redacted_at_any_depth_and_nothing_else_is() {
+        let mut body = json!({
+            "temporaryPassword": "top-level",
+            "customerUser": {"displayName": "Ada", "temporaryPassword": "Temp-Pa55!"},
+            "items": [{"temporaryPassword": "in-an-array", "email": "a@b.example"}, 3, null],
+            "unset": {"temporaryPassword": null},
+            "name": "temporaryPassword"
+        });
+        redact_secrets(&mut body);
+        assert_eq!(
+            body,
+            json!({
+                "temporaryPassword": "** redacted **",
+                "customerUser": {"displayName": "Ada", "temporaryPassword": "** redacted **"},
+                "items": [{"temporaryPassword": "** redacted **", "email": "a@b.example"}, 3, null],
+                "unset": {"temporaryPassword": null},
+                "name": "temporaryPassword"
+            })
+        );
+    }
+}

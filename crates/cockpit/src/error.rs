@@ -320,6 +320,14 @@ impl Error {
                     .with_detail("the answer could not be read"),
             },
             G::CommunicationError(e) => match seen {
+                // The head came and the body did not finish in time: the request reached
+                // the server.
+                Some(seen) if seen.broke && e.is_timeout() => Error::new(ErrorKind::Timeout)
+                    .with_status(seen.status)
+                    .with_detail(
+                        "the answer did not finish in time; the request was processed or may be",
+                    )
+                    .with_source(e.without_url()),
                 // The head came and the body broke off: the request reached the server.
                 Some(seen) if seen.broke => Error::new(ErrorKind::Connection)
                     .with_status(seen.status)

@@ -333,3 +333,30 @@ async fn redirects_are_not_followed_and_the_token_never_reaches_another_host() {
         "nothing reached the other host"
     );
 }
+
+#[tokio::test]
+async fn a_body_that_does_not_finish_in_time_is_a_timeout_with_the_status() {
+    let (base, requests, _) = faulty(|mut socket, w| {
+        Box::pin(async move {
+            let head = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 2000\r\n\r\n";
+            if !write(&mut socket, head, &w).await {
+                return;
+            }
+            for _ in 0..2000 {
+                if !write(&mut socket, b" ", &w).await {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    })
+    .await;
+    let err = fails(&base, &requests).await;
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
+    assert!(
+        err.to_string()
+            .contains("the answer did not finish in time"),
+        "{err}"
+    );
+}
