@@ -69,3 +69,23 @@ pub enum ParamIn {
     /// A header.
     Header,
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{OPERATIONS, operations};
+
+    #[test]
+    fn parameters_and_operations_are_found_by_their_api_names() {
+        let op = &operations::RESET_CUSTOMER_USER_PASSWORD;
+        assert_eq!(op.param("customerId").map(|p| p.name), Some("customerId"));
+        assert_eq!(
+            op.param("customerUserId").map(|p| p.name),
+            Some("customerUserId")
+        );
+        assert!(op.param("nope").is_none());
+        for op in OPERATIONS {
+            assert_eq!(crate::Operation::find(op.id).map(|o| o.id), Some(op.id));
+        }
+        assert!(crate::Operation::find("nope").is_none());
+    }
+}

@@ -307,3 +307,54 @@ pub(crate) fn in_range(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_optional_body_left_unset_is_no_problem_and_a_refused_one_is() {
+        let mut p = Problems::default();
+        assert_eq!(
+            p.body::<()>(false, Err("no value supplied for x".into())),
+            None
+        );
+        assert!(p.0.is_empty(), "an optional body never set");
+        assert_eq!(
+            p.body::<()>(false, Err("x: longer than 5 characters".into())),
+            None
+        );
+        assert_eq!(
+            p.body::<()>(true, Err("no value supplied for y".into())),
+            None
+        );
+        assert_eq!(p.body(true, Ok(7)), Some(7));
+        assert_eq!(
+            p.0,
+            [
+                "body: x: longer than 5 characters",
+                "body: no value supplied for y"
+            ]
+        );
+        assert_eq!(
+            p.finish(()).unwrap_err().to_string(),
+            "invalid input: body: x: longer than 5 characters; body: no value supplied for y"
+        );
+    }
+
+    #[test]
+    fn integer_parameters_are_checked_against_the_spec_range() {
+        assert_eq!(in_range("pageSize", &1, Some(1), Some(2000)), Ok(()));
+        assert_eq!(in_range("pageSize", &2000, Some(1), Some(2000)), Ok(()));
+        assert_eq!(
+            in_range("pageSize", &0, Some(1), Some(2000)),
+            Err("pageSize: 0 is below the minimum of 1".into())
+        );
+        assert_eq!(
+            in_range("pageSize", &2001, Some(1), Some(2000)),
+            Err("pageSize: 2001 is over the maximum of 2000".into())
+        );
+        assert_eq!(in_range("x", &"not a number", Some(1), None), Ok(()));
+        assert_eq!(in_range("x", &i64::MIN, None, Some(0)), Ok(()));
+    }
+}

@@ -143,6 +143,23 @@ async fn every_operation_turns_a_404_into_not_found_with_the_api_error() {
         assert_eq!(api.description.as_deref(), Some("Nothing here."));
         assert!(!format!("{err} {err:?}").contains(TOKEN), "{}", op.id);
         assert_eq!(err.attempts(), 1);
+        assert!(!err.is_timeout() && !err.is_before_sending() && !err.is_rate_limited());
+        // The server's correlation id is ours: the message does not repeat it.
+        assert_eq!(
+            err.to_string(),
+            format!("not found (404): NotFound: Nothing here. (correlation id {CORRELATION})")
+        );
+        // Debug shows every field, structured, and no secret.
+        assert_eq!(
+            format!("{err:?}"),
+            format!(
+                "Error {{ kind: NotFound, status: 404, correlation_id: \"{CORRELATION}\", \
+                 api: ApiError {{ status_code: Some(404), error_type: Some(\"NotFound\"), \
+                 description: Some(\"Nothing here.\"), correlation_id: Some(\"{CORRELATION}\"), \
+                 errors: [] }}, body: {:?}, attempts: 1 }}",
+                err.body().unwrap()
+            )
+        );
     }
 }
 
@@ -223,6 +240,20 @@ async fn every_operation_reads_a_429_as_rate_limited_with_the_wait_it_asked_for(
                 "too many requests (429): the server asked to wait 7 s (correlation id {CORRELATION})"
             )
         );
+        // Whole seconds from one second up; under a second, milliseconds.
+        let server = answering(ResponseTemplate::new(429).insert_header("retry-after", "1")).await;
+        let err = call(&client(&server.uri()), &spec, op)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("asked to wait 1 s "), "{err}");
+        let past = "Thu, 01 Jan 2015 00:00:00 GMT";
+        let server = answering(ResponseTemplate::new(429).insert_header("retry-after", past)).await;
+        let err = call(&client(&server.uri()), &spec, op)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("asked to wait 0 ms "), "{err}");
         // Without Retry-After, the message says nothing of a wait.
         let server = answering(ResponseTemplate::new(429)).await;
         let err = call(&client(&server.uri()), &spec, op)
