@@ -223,6 +223,18 @@ mod tests {
     }
 
     #[test]
+    fn no_wait_is_longer_than_a_day() {
+        let day = Duration::from_secs(86_400);
+        let policy = RetryPolicy::default()
+            .max_retry_after(Duration::MAX)
+            .backoff(Duration::MAX, Duration::MAX)
+            .deadline(Some(Duration::MAX));
+        assert_eq!(policy.delay(1, Some(Duration::MAX)), day);
+        assert!(policy.delay(30, None) <= day);
+        assert_eq!(policy.deadline_after(), Some(day));
+    }
+
+    #[test]
     fn none_sends_once() {
         assert_eq!(RetryPolicy::none().attempts(), 1);
         assert_eq!(RetryPolicy::default().max_attempts(0).attempts(), 1);

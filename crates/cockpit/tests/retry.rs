@@ -127,21 +127,22 @@ async fn a_refused_connection_is_retried_up_to_the_limit() {
 #[tokio::test]
 async fn no_retry_starts_after_the_deadline() {
     let base = refused_address().await;
+    // Refused connections fail at once, so retries go on until the deadline stops them.
     let policy = RetryPolicy::default()
-        .max_attempts(1000)
-        .backoff(Duration::from_millis(100), Duration::from_millis(100))
+        .max_attempts(100_000)
+        .backoff(Duration::from_millis(1), Duration::from_millis(1))
         .deadline(Some(Duration::from_millis(300)));
     let started = Instant::now();
     let err = reset(&retrying(&base, policy)).await.unwrap_err();
+    let took = started.elapsed();
     assert_eq!(err.kind(), ErrorKind::Connection);
     assert!(
-        err.attempts() >= 2 && err.attempts() < 1000,
+        err.attempts() > 3 && err.attempts() < 100_000,
         "attempts {}",
         err.attempts()
     );
     assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
+        took >= Duration::from_millis(250) && took < Duration::from_secs(2),
+        "{took:?}"
     );
 }
