@@ -365,10 +365,12 @@ impl Error {
         };
         let mut err = Error::new(kind).with_status(status).with_body(&seen.body);
         if seen.truncated {
-            err = err.with_detail(format!(
-                "the answer's body is over {} KiB and was cut",
-                seen.cap / 1024
-            ));
+            let cap = if seen.cap.is_multiple_of(1024) {
+                format!("{} KiB", seen.cap / 1024)
+            } else {
+                format!("{} bytes", seen.cap)
+            };
+            err = err.with_detail(format!("the answer's body is over {cap} and was cut"));
         } else if status.is_success() {
             err = err.with_detail("the answer's body is not what the spec documents");
         } else if let Ok(api) = serde_json::from_slice::<ErrorResponse>(&seen.body) {

@@ -295,6 +295,31 @@ async fn malformed_items_and_a_page_over_the_cap_are_errors_naming_the_page() {
     assert_eq!(err.kind(), ErrorKind::MalformedResponse);
     assert_eq!(err.page(), Some(1));
     assert!(err.to_string().contains("over 64 KiB and was cut"), "{err}");
+
+    // A body of exactly the cap is read whole; one byte less is cut.
+    let body = r#"{"items":[],"hasNextPage":false}"#;
+    let server = answering(ResponseTemplate::new(200).set_body_raw(body, "application/json")).await;
+    let capped = |cap: usize| {
+        Client::builder()
+            .base_url(server.uri())
+            .tenant(TENANT)
+            .bearer_token(SecretString::from(TOKEN))
+            .max_response_body(cap)
+            .build()
+            .unwrap()
+    };
+    let exact = capped(body.len());
+    let page = list(&exact).send().await.unwrap();
+    assert_eq!(page.value.items.map(|i| i.len()), Some(0));
+    let short = capped(body.len() - 1);
+    let err = list(&short).send().await.unwrap_err();
+    assert_eq!(
+        err.to_string().split(" (correlation id").next().unwrap(),
+        format!(
+            "malformed response (200): the answer's body is over {} bytes and was cut",
+            body.len() - 1
+        )
+    );
 }
 
 #[tokio::test]
