@@ -21,8 +21,11 @@ use std::{
     time::{Duration, Instant},
 };
 
+mod status;
+
 use anyhow::{Context, Result, bail};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use status::status_kib;
 use tokio::io::AsyncBufReadExt;
 
 #[global_allocator]
@@ -289,22 +292,6 @@ fn cpu_time() -> Duration {
         .filter_map(|line| line.split_whitespace().next()?.parse::<u64>().ok())
         .sum();
     Duration::from_nanos(nanos)
-}
-
-/// A line of /proc/self/status, in KiB.
-fn status_kib(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(key)?
-                .trim()
-                .strip_suffix("kB")?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0)
 }
 
 struct Figures {

@@ -295,26 +295,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         call = call.correlation_id(id);
     }
     let done = call.send().await?;
-    let result = if cli.conn.json {
-        json!({
-                "outcome": "reset",
-                "status": done.status.as_u16(),
-                "customerId": args.customer_id,
-                "customerUserId": args.customer_user_id,
-                "correlationId": done.correlation_id,
-                "attempts": done.attempts,
-        })
-        .to_string()
-    } else {
-        format!(
-            "password reset for customer user {} of customer {} (status {}, correlation id {})",
-            args.customer_user_id,
-            args.customer_id,
-            done.status.as_u16(),
-            done.correlation_id
-        )
-    };
-    print_result(result)
+    print_result(users::changed(
+        &cli.conn,
+        ("reset", "password reset for customer user"),
+        &done,
+        args.customer_id,
+        args.customer_user_id,
+    ))
 }
 
 /// Prints the result of a call that went through. Not `println!`, which panics when stdout

@@ -114,6 +114,34 @@ pub(crate) struct ListLicenses {
     reseller_id: Option<Uuid>,
 }
 
+/// What a change to one user printed: `outcome` (the JSON word, the words before the id)
+/// with the status, the correlation id and, with `--json`, the attempts.
+pub(crate) fn changed(
+    conn: &Connection,
+    (outcome, words): (&str, &str),
+    done: &cockpit::Response<()>,
+    customer: Uuid,
+    user: Uuid,
+) -> String {
+    if conn.json {
+        json!({
+            "outcome": outcome,
+            "status": done.status.as_u16(),
+            "customerId": customer,
+            "customerUserId": user,
+            "correlationId": done.correlation_id,
+            "attempts": done.attempts,
+        })
+        .to_string()
+    } else {
+        format!(
+            "{words} {user} of customer {customer} (status {}, correlation id {})",
+            done.status.as_u16(),
+            done.correlation_id
+        )
+    }
+}
+
 /// One customer user, by the SDK.
 pub(crate) async fn fetch(
     client: &Client,
@@ -191,25 +219,13 @@ pub(crate) async fn run_users(conn: &Connection, users: Users) -> Result<(), Fai
                 .customer_user(user)
                 .send()
                 .await?;
-            print_result(if conn.json {
-                json!({
-                    "outcome": "updated",
-                    "status": done.status.as_u16(),
-                    "customerId": args.customer_id,
-                    "customerUserId": args.customer_user_id,
-                    "correlationId": done.correlation_id,
-                    "attempts": done.attempts,
-                })
-                .to_string()
-            } else {
-                format!(
-                    "updated customer user {} of customer {} (status {}, correlation id {})",
-                    args.customer_user_id,
-                    args.customer_id,
-                    done.status.as_u16(),
-                    done.correlation_id
-                )
-            })
+            print_result(changed(
+                conn,
+                ("updated", "updated customer user"),
+                &done,
+                args.customer_id,
+                args.customer_user_id,
+            ))
         }
     }
 }

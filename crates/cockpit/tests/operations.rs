@@ -6,27 +6,13 @@
 
 use std::time::Duration;
 
-use cockpit::{Client, ErrorKind, OPERATIONS, RetryPolicy, SecretString};
+use cockpit::{ErrorKind, OPERATIONS};
 use cockpit_test_support::{
     spec::{self, call, path, spec},
     *,
 };
 use serde_json::{Value, json};
 use wiremock::ResponseTemplate;
-
-fn retrying(base: &str) -> Client {
-    Client::builder()
-        .base_url(base)
-        .tenant(TENANT)
-        .bearer_token(SecretString::from(TOKEN))
-        .retry_policy(
-            RetryPolicy::default()
-                .max_attempts(3)
-                .backoff(Duration::from_millis(1), Duration::from_millis(2)),
-        )
-        .build()
-        .unwrap()
-}
 
 #[test]
 fn the_spec_has_a_get_like_and_a_patch_like_operation() {

@@ -65,20 +65,6 @@ async fn serving(total: usize, failures: &[(i64, usize)]) -> MockServer {
     server
 }
 
-fn retrying(base: &str) -> Client {
-    Client::builder()
-        .base_url(base)
-        .tenant(TENANT)
-        .bearer_token(SecretString::from(TOKEN))
-        .retry_policy(
-            RetryPolicy::default()
-                .max_attempts(3)
-                .backoff(Duration::from_millis(1), Duration::from_millis(2)),
-        )
-        .build()
-        .unwrap()
-}
-
 fn list(client: &Client) -> cockpit::builder::ListCustomerUsers<'_> {
     client
         .list_customer_users()

@@ -19,6 +19,7 @@ use std::{
         Arc,
         atomic::{AtomicUsize, Ordering},
     },
+    time::Duration,
 };
 
 use cockpit::{Client, RetryPolicy, SecretString, Uuid, types::CustomerUser};
@@ -72,6 +73,21 @@ pub fn client(base: &str) -> Client {
         .tenant(TENANT)
         .bearer_token(SecretString::from(TOKEN))
         .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+/// A client for `base` like [`client`], that retries: three attempts, backoff of 1–2 ms.
+pub fn retrying(base: &str) -> Client {
+    Client::builder()
+        .base_url(base)
+        .tenant(TENANT)
+        .bearer_token(SecretString::from(TOKEN))
+        .retry_policy(
+            RetryPolicy::default()
+                .max_attempts(3)
+                .backoff(Duration::from_millis(1), Duration::from_millis(2)),
+        )
         .build()
         .unwrap()
 }

@@ -17,7 +17,11 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
+
+#[path = "../status.rs"]
+mod status;
 use futures::TryStreamExt;
+use status::status_kib;
 use tokio::io::AsyncBufReadExt;
 
 const PAGE: usize = 2000;
@@ -181,22 +185,6 @@ fn decode(rounds: usize) -> Result<()> {
         median(ratios.iter().map(|r| r.1).collect()),
     );
     Ok(())
-}
-
-/// A line of /proc/self/status, in KiB.
-fn status_kib(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(key)?
-                .trim()
-                .strip_suffix("kB")?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0)
 }
 
 /// Serves pages of `PAGE` users, `pages` of them, on a free loopback port, printed first.
