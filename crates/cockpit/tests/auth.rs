@@ -392,7 +392,9 @@ async fn a_failing_token_endpoint_gets_one_request_from_100_calls_and_one_more_a
         tokio::time::sleep(Duration::from_millis(600)).await;
         reset(&client).await.unwrap_err();
         assert_eq!(sent().await, 2);
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // 0.7 s after the second failure: past the first backoff (0.5 s), inside the
+        // doubled one (1 s).
+        tokio::time::sleep(Duration::from_millis(700)).await;
         reset(&client).await.unwrap_err();
         assert_eq!(sent().await, 2, "the backoff doubled");
         assert!(api.received_requests().await.unwrap().is_empty());
