@@ -474,3 +474,30 @@ async fn a_401_against_an_older_token_keeps_the_newer_one() {
         "both replays carried token 2"
     );
 }
+
+#[tokio::test]
+async fn check_credentials_fetches_a_token_and_calls_no_api() {
+    let tokens = token_endpoint(3599, Duration::ZERO).await;
+    let api = api_answering(200).await;
+    let client = api_client(&api, credentials(&tokens));
+    client.check_credentials().await.unwrap();
+    assert_eq!(tokens.received_requests().await.unwrap().len(), 1);
+    // The token it fetched serves the calls that follow.
+    reset(&client).await.unwrap();
+    assert_eq!(tokens.received_requests().await.unwrap().len(), 1);
+    assert_eq!(api.received_requests().await.unwrap().len(), 1);
+
+    let refusing = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_client"})))
+        .mount(&refusing)
+        .await;
+    let api = api_answering(200).await;
+    let err = api_client(&api, credentials(&refusing))
+        .check_credentials()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Authentication);
+    assert_eq!(err.correlation_id(), None, "no call was made");
+    assert!(api.received_requests().await.unwrap().is_empty());
+}
