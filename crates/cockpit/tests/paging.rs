@@ -297,6 +297,27 @@ async fn malformed_items_and_a_page_over_the_cap_are_errors_naming_the_page() {
     let exact = capped(body.len());
     let page = list(&exact).send().await.unwrap();
     assert_eq!(page.value.items.map(|i| i.len()), Some(0));
+    // And a malformed body of exactly the cap is malformed, not cut.
+    let bad = r#"{"items":[1],"hasNextPage":false}"#;
+    let bad_server =
+        answering(ResponseTemplate::new(200).set_body_raw(bad, "application/json")).await;
+    let err = list(
+        &Client::builder()
+            .base_url(bad_server.uri())
+            .tenant(TENANT)
+            .bearer_token(SecretString::from(TOKEN))
+            .max_response_body(bad.len())
+            .build()
+            .unwrap(),
+    )
+    .send()
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the answer's body is not what the spec documents"),
+        "{err}"
+    );
     let short = capped(body.len() - 1);
     let err = list(&short).send().await.unwrap_err();
     assert_eq!(
