@@ -282,6 +282,21 @@ async fn malformed_items_and_a_page_over_the_cap_are_errors_naming_the_page() {
     assert_eq!(err.page(), Some(1));
     assert!(err.to_string().contains("over 64 KiB and was cut"), "{err}");
 
+    // The default cap is 16 MiB, well over a 1 MiB error body: a page of a few MiB fits.
+    let long = "d".repeat(1000);
+    let items: Vec<Value> = (0..2000)
+        .map(|n| {
+            let mut u = user(n);
+            u["domain"] = json!(long);
+            u
+        })
+        .collect();
+    let big = serde_json::to_vec(&json!({"items": items, "hasNextPage": false})).unwrap();
+    assert!(big.len() > 2 * 1024 * 1024, "{}", big.len());
+    let server = answering(ResponseTemplate::new(200).set_body_raw(big, "application/json")).await;
+    let page = list(&client(&server.uri())).send().await.unwrap();
+    assert_eq!(page.value.items.unwrap().len(), 2000);
+
     // A body of exactly the cap is read whole; one byte less is cut.
     let body = r#"{"items":[],"hasNextPage":false}"#;
     let server = answering(ResponseTemplate::new(200).set_body_raw(body, "application/json")).await;
