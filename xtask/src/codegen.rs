@@ -174,6 +174,16 @@ fn render(spec: &OpenAPI) -> Result<syn::File> {
         .with_hooks(progenitor::HooksMode::Expected)
         // The spec's `x-rust-type` names types of the generated crate itself (its `Secret`).
         .with_crate("cockpit-generated", progenitor::CrateVers::Any, None);
+    // The `maxLength` strings that `prepare` made component schemas get the generated
+    // crate's `Limited<N>`, with `N` from the spec, in place of typify's type, whose decode
+    // copies the string once more.
+    for (name, max) in limited_components(spec) {
+        settings.with_replacement(
+            name,
+            format!("::cockpit_generated::Limited<{max}>"),
+            [progenitor::TypeImpl::FromStr, progenitor::TypeImpl::Display].into_iter(),
+        );
+    }
     let mut generator = progenitor::Generator::new(&settings);
     // `prepare` rejects the shapes known to make progenitor panic, naming the operation.
     // An unknown one must still end as an error, not as a panic of xtask.
@@ -343,7 +353,90 @@ pub(crate) fn prepare(mut spec: OpenAPI) -> Result<(OpenAPI, Vec<String>)> {
             }
         }
     }
+    hoist_limited_strings(&mut spec, &mut adjustments);
     Ok((spec, adjustments))
+}
+
+/// The component schemas that are plain strings with a `maxLength`: their names and limits.
+fn limited_components(spec: &OpenAPI) -> Vec<(String, usize)> {
+    use openapiv3::{SchemaKind, Type};
+    spec.components
+        .iter()
+        .flat_map(|c| &c.schemas)
+        .filter_map(|(name, schema)| {
+            let schema = schema.as_item()?;
+            let SchemaKind::Type(Type::String(s)) = &schema.schema_kind else {
+                return None;
+            };
+            let plain = s.pattern.is_none()
+                && s.enumeration.is_empty()
+                && matches!(s.format, openapiv3::VariantOrUnknownOrEmpty::Empty)
+                && !schema.schema_data.extensions.contains_key("x-rust-type");
+            Some((name.clone(), s.max_length.filter(|_| plain)?))
+        })
+        .collect()
+}
+
+/// Each `maxLength` string property of a component schema becomes a component schema of
+/// its own, referenced through `allOf`, which keeps the property's `nullable`; `render`
+/// then puts `Limited<N>` in its place. (typify applies a replacement only to component
+/// schemas, and an `x-rust-type` on the property itself would drop `nullable`.)
+fn hoist_limited_strings(spec: &mut OpenAPI, adjustments: &mut Vec<String>) {
+    use heck::ToUpperCamelCase;
+    use openapiv3::{Schema, SchemaData, SchemaKind, Type};
+    let Some(components) = spec.components.as_mut() else {
+        return;
+    };
+    let mut hoisted = Vec::new();
+    for (schema_name, schema) in components.schemas.iter_mut() {
+        let ReferenceOr::Item(schema) = schema else {
+            continue;
+        };
+        let SchemaKind::Type(Type::Object(object)) = &mut schema.schema_kind else {
+            continue;
+        };
+        for (property, p) in object.properties.iter_mut() {
+            let ReferenceOr::Item(inner) = p else {
+                continue;
+            };
+            let SchemaKind::Type(Type::String(s)) = &inner.schema_kind else {
+                continue;
+            };
+            if inner.schema_data.extensions.contains_key("x-rust-type")
+                || s.pattern.is_some()
+                || !s.enumeration.is_empty()
+                || !matches!(s.format, openapiv3::VariantOrUnknownOrEmpty::Empty)
+            {
+                continue;
+            }
+            let Some(max) = s.max_length else { continue };
+            let name = format!("{schema_name}{}", property.to_upper_camel_case());
+            let mut component = (**inner).clone();
+            component.schema_data.nullable = false;
+            let reference = ReferenceOr::Item(Box::new(Schema {
+                schema_data: SchemaData {
+                    nullable: inner.schema_data.nullable,
+                    description: inner.schema_data.description.clone(),
+                    ..Default::default()
+                },
+                schema_kind: SchemaKind::AllOf {
+                    all_of: vec![ReferenceOr::Reference {
+                        reference: format!("#/components/schemas/{name}"),
+                    }],
+                },
+            }));
+            *p = reference;
+            adjustments.push(format!(
+                "{schema_name}.{property}: maxLength {max}, as cockpit_generated::Limited<{max}>"
+            ));
+            hoisted.push((name, component));
+        }
+    }
+    for (name, component) in hoisted {
+        components
+            .schemas
+            .insert(name, ReferenceOr::Item(component));
+    }
 }
 
 fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &mut Operation)> {

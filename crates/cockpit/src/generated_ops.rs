@@ -8,6 +8,10 @@
 // - getCustomerUser: headers Authorization (bearer security scheme), X-Tenant, X-Correlation-Id left to the facade's pipeline, which sets them on every request
 // - updateCustomerUser: headers Authorization (bearer security scheme), X-Tenant, X-Correlation-Id left to the facade's pipeline, which sets them on every request
 // - listCustomerLicenses: headers Authorization (bearer security scheme), X-Tenant, X-Correlation-Id left to the facade's pipeline, which sets them on every request
+// - CustomerUser.displayName: maxLength 50, as cockpit_generated::Limited<50>
+// - CustomerUser.email: maxLength 48, as cockpit_generated::Limited<48>
+// - CustomerUser.firstName: maxLength 50, as cockpit_generated::Limited<50>
+// - CustomerUser.lastName: maxLength 50, as cockpit_generated::Limited<50>
 
 use std::future::Future;
 use cockpit_generated::types;

@@ -127,10 +127,10 @@ proptest! {
         let json = serde_json::json!({"displayName": name, "email": email, "location": null, "domain": null});
         prop_assert_eq!(serde_json::from_value::<types::CustomerUser>(json).is_ok(), ok);
         let built = types::CustomerUser::builder()
-            .display_name(name.parse::<types::CustomerUserDisplayName>().ok())
-            .email(email.parse::<types::CustomerUserEmail>().ok());
-        let both = name.parse::<types::CustomerUserDisplayName>().is_ok()
-            && email.parse::<types::CustomerUserEmail>().is_ok();
+            .display_name(name.parse::<crate::Limited<50>>().ok())
+            .email(email.parse::<crate::Limited<48>>().ok());
+        let both = name.parse::<crate::Limited<50>>().is_ok()
+            && email.parse::<crate::Limited<48>>().is_ok();
         prop_assert_eq!(both, ok);
         let _ = built;
     }

@@ -310,11 +310,7 @@ async fn invalid_input_is_refused_before_anything_is_sent() {
         ..user()
     };
     reset_as(&client, at_limit).await.unwrap();
-    assert!(
-        "é".repeat(51)
-            .parse::<cockpit::types::CustomerUserDisplayName>()
-            .is_err()
-    );
+    assert!("é".repeat(51).parse::<cockpit::Limited<50>>().is_err());
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
 
     let err = client

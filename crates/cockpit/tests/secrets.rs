@@ -42,9 +42,9 @@ fn debug_output_is_pinned_and_redacted() {
         temporary_password: Some("Temp-Pa55!".into()),
         ..user()
     };
-    let pinned = "CustomerUser { display_name: Some(CustomerUserDisplayName(\"Ada\")), \
-         domain: Some(\"contoso.example\"), email: Some(CustomerUserEmail(\"ada@contoso.example\")), \
-         first_name: Some(CustomerUserFirstName(\"Ada\")), id: None, last_name: None, \
+    let pinned = "CustomerUser { display_name: Some(\"Ada\"), \
+         domain: Some(\"contoso.example\"), email: Some(\"ada@contoso.example\"), \
+         first_name: Some(\"Ada\"), id: None, last_name: None, \
          location: Some(\"PT\"), temporary_password: Some(Secret(** redacted **)) }";
     assert_eq!(format!("{user:?}"), pinned);
 

@@ -8,6 +8,10 @@
 // - getCustomerUser: headers Authorization (bearer security scheme), X-Tenant, X-Correlation-Id left to the facade's pipeline, which sets them on every request
 // - updateCustomerUser: headers Authorization (bearer security scheme), X-Tenant, X-Correlation-Id left to the facade's pipeline, which sets them on every request
 // - listCustomerLicenses: headers Authorization (bearer security scheme), X-Tenant, X-Correlation-Id left to the facade's pipeline, which sets them on every request
+// - CustomerUser.displayName: maxLength 50, as cockpit_generated::Limited<50>
+// - CustomerUser.email: maxLength 48, as cockpit_generated::Limited<48>
+// - CustomerUser.firstName: maxLength 50, as cockpit_generated::Limited<50>
+// - CustomerUser.lastName: maxLength 50, as cockpit_generated::Limited<50>
 
 #[allow(unused_imports)]
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
@@ -79,19 +83,19 @@ pub mod types {
             rename = "displayName",
             deserialize_with = "::std::option::Option::deserialize"
         )]
-        pub display_name: ::std::option::Option<CustomerUserDisplayName>,
+        pub display_name: ::std::option::Option<::cockpit_generated::Limited<50>>,
         ///The customer domain.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub domain: ::std::option::Option<::std::string::String>,
         ///The customer user email. This may be up to 48 characters.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
-        pub email: ::std::option::Option<CustomerUserEmail>,
+        pub email: ::std::option::Option<::cockpit_generated::Limited<48>>,
         ///THe customer user first name. This may be up to 50 characters.
         #[serde(
             rename = "firstName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub first_name: ::std::option::Option<CustomerUserFirstName>,
+        pub first_name: ::std::option::Option<::cockpit_generated::Limited<50>>,
         ///The GUID identifier for the customer.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::uuid::Uuid>,
@@ -100,7 +104,7 @@ pub mod types {
             rename = "lastName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub last_name: ::std::option::Option<CustomerUserLastName>,
+        pub last_name: ::std::option::Option<::cockpit_generated::Limited<50>>,
         ///The customer user location.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub location: ::std::option::Option<::std::string::String>,
@@ -114,262 +118,6 @@ pub mod types {
     impl CustomerUser {
         pub fn builder() -> builder::CustomerUser {
             Default::default()
-        }
-    }
-    ///The customer user display name. This may be up to 50 characters.
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
-    #[serde(transparent)]
-    pub struct CustomerUserDisplayName(::std::string::String);
-    impl ::std::ops::Deref for CustomerUserDisplayName {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<CustomerUserDisplayName> for ::std::string::String {
-        fn from(value: CustomerUserDisplayName) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for CustomerUserDisplayName {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 50usize {
-                return Err("longer than 50 characters".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for CustomerUserDisplayName {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for CustomerUserDisplayName {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for CustomerUserDisplayName {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
-        }
-    }
-    ///The customer user email. This may be up to 48 characters.
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
-    #[serde(transparent)]
-    pub struct CustomerUserEmail(::std::string::String);
-    impl ::std::ops::Deref for CustomerUserEmail {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<CustomerUserEmail> for ::std::string::String {
-        fn from(value: CustomerUserEmail) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for CustomerUserEmail {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 48usize {
-                return Err("longer than 48 characters".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for CustomerUserEmail {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for CustomerUserEmail {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for CustomerUserEmail {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
-        }
-    }
-    ///THe customer user first name. This may be up to 50 characters.
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
-    #[serde(transparent)]
-    pub struct CustomerUserFirstName(::std::string::String);
-    impl ::std::ops::Deref for CustomerUserFirstName {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<CustomerUserFirstName> for ::std::string::String {
-        fn from(value: CustomerUserFirstName) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for CustomerUserFirstName {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 50usize {
-                return Err("longer than 50 characters".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for CustomerUserFirstName {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for CustomerUserFirstName {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for CustomerUserFirstName {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
-        }
-    }
-    ///The customer user last name. This may be up to 50 characters.
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
-    #[serde(transparent)]
-    pub struct CustomerUserLastName(::std::string::String);
-    impl ::std::ops::Deref for CustomerUserLastName {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<CustomerUserLastName> for ::std::string::String {
-        fn from(value: CustomerUserLastName) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for CustomerUserLastName {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 50usize {
-                return Err("longer than 50 characters".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for CustomerUserLastName {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for CustomerUserLastName {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for CustomerUserLastName {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
         }
     }
     ///Helper class to be used on paged collection entities
@@ -790,7 +538,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CustomerUser {
             display_name: ::std::result::Result<
-                ::std::option::Option<super::CustomerUserDisplayName>,
+                ::std::option::Option<::cockpit_generated::Limited<50>>,
                 ::std::string::String,
             >,
             domain: ::std::result::Result<
@@ -798,11 +546,11 @@ pub mod types {
                 ::std::string::String,
             >,
             email: ::std::result::Result<
-                ::std::option::Option<super::CustomerUserEmail>,
+                ::std::option::Option<::cockpit_generated::Limited<48>>,
                 ::std::string::String,
             >,
             first_name: ::std::result::Result<
-                ::std::option::Option<super::CustomerUserFirstName>,
+                ::std::option::Option<::cockpit_generated::Limited<50>>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -810,7 +558,7 @@ pub mod types {
                 ::std::string::String,
             >,
             last_name: ::std::result::Result<
-                ::std::option::Option<super::CustomerUserLastName>,
+                ::std::option::Option<::cockpit_generated::Limited<50>>,
                 ::std::string::String,
             >,
             location: ::std::result::Result<
@@ -840,7 +588,7 @@ pub mod types {
             pub fn display_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::CustomerUserDisplayName>,
+                    ::std::option::Option<::cockpit_generated::Limited<50>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -866,7 +614,7 @@ pub mod types {
             pub fn email<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::CustomerUserEmail>,
+                    ::std::option::Option<::cockpit_generated::Limited<48>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -880,7 +628,7 @@ pub mod types {
             pub fn first_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::CustomerUserFirstName>,
+                    ::std::option::Option<::cockpit_generated::Limited<50>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -904,7 +652,7 @@ pub mod types {
             pub fn last_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::CustomerUserLastName>,
+                    ::std::option::Option<::cockpit_generated::Limited<50>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {

@@ -43,11 +43,13 @@ extern crate self as cockpit_generated;
     clippy::indexing_slicing
 )]
 mod generated_sdk;
+mod limited;
 mod secret;
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
 pub use generated_sdk::*;
+pub use limited::{Limited, TooLong};
 use progenitor_client::{ClientHooks, OperationInfo};
 pub use secret::Secret;
 
