@@ -115,7 +115,11 @@ pub(crate) fn generate(root: &Path) -> Result<Vec<(&'static str, String)>> {
         serde_yaml_ng::from_str(&text).with_context(|| format!("parsing {SPEC} as OpenAPI 3.0"))?;
     let (spec, adjustments) = prepare(spec)?;
     let file = render(&spec)?;
-    let sdk = prettyplease::unparse(&file);
+    let mut sdk_file = file.clone();
+    sdk_file
+        .items
+        .extend(syn::parse2::<syn::File>(crate::facade::conversions(&file)?)?.items);
+    let sdk = prettyplease::unparse(&sdk_file);
     let facade = crate::facade::render(&spec, &file)?;
     let header = header(
         &fingerprint(&text),
@@ -166,6 +170,9 @@ fn render(spec: &OpenAPI) -> Result<syn::File> {
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_tag(progenitor::TagStyle::Merged)
         .with_derive("schemars::JsonSchema")
+        // A tolerant response type (see `directions`) keeps the unknown properties in a
+        // `serde_json::Map`, the map that a `serde_json::Value` object is made of.
+        .with_map_type("::serde_json::Map")
         // Every request runs through `ClientHooks`, written by hand in crates/generated/src/lib.rs
         // around the `Hooks` inner type: it drops the undocumented `api-version` header, lets
         // the caller's transport add the pipeline's headers, marks the token sensitive, and
@@ -353,6 +360,7 @@ pub(crate) fn prepare(mut spec: OpenAPI) -> Result<(OpenAPI, Vec<String>)> {
             }
         }
     }
+    crate::directions::split(&mut spec, &mut adjustments)?;
     hoist_limited_strings(&mut spec, &mut adjustments);
     Ok((spec, adjustments))
 }

@@ -977,3 +977,88 @@ fn send_types(output: &syn::ReturnType) -> Result<(syn::Type, syn::Type)> {
         arg(&error, 0).context("send's Error has no type")?,
     ))
 }
+
+/// The conversion from each tolerant response type to its strict request copy (see
+/// `directions`), for the generated client's file: `TryFrom<types::X> for types::XInput`,
+/// property by property, each checked
+/// against the request's limits and named when it breaks one. The unknown properties that
+/// the response kept (`extra`) are not sent: the request schema forbids them.
+pub(crate) fn conversions(file: &syn::File) -> Result<TokenStream> {
+    let types = file.items.iter().find_map(|i| match i {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|c| &c.1),
+        _ => None,
+    });
+    let structs: BTreeMap<String, &syn::ItemStruct> = types
+        .into_iter()
+        .flatten()
+        .filter_map(|item| match item {
+            syn::Item::Struct(s) => Some((s.ident.to_string(), s)),
+            _ => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (name, input) in &structs {
+        let Some(base) = name.strip_suffix(crate::directions::INPUT_SUFFIX) else {
+            continue;
+        };
+        let Some(read) = structs.get(base) else {
+            continue;
+        };
+        let mut fields = Vec::new();
+        for field in &input.fields {
+            let Some(ident) = field.ident.as_ref() else {
+                bail!("{name}: a tuple struct; the read-to-request conversion needs named fields");
+            };
+            let wire = serde_rename(&field.attrs).unwrap_or_else(|| ident.to_string());
+            if !read.fields.iter().any(|f| f.ident.as_ref() == Some(ident)) {
+                bail!("{name}.{wire}: {base} has no such field to convert from");
+            }
+            let ty = type_last_ident(&field.ty).unwrap_or_default();
+            if structs.contains_key(&ty) || ty.ends_with(crate::directions::INPUT_SUFFIX) {
+                bail!(
+                    "{name}.{wire}: a nested schema used by both directions; the read-to-request conversion takes only plain properties"
+                );
+            }
+            fields.push((ident.clone(), wire));
+        }
+        let read_ident = format_ident!("{base}");
+        let input_ident = format_ident!("{name}");
+        let idents: Vec<_> = fields.iter().map(|(i, _)| i).collect();
+        let wires: Vec<_> = fields.iter().map(|(_, w)| w).collect();
+        let doc = format!(
+            " Checks what was read as [`{base}`](types::{base}) against the request's limits, property by property, naming each one that breaks a limit. The unknown properties it kept (`extra`) are not sent: [`{name}`](types::{name}) allows none."
+        );
+        out.push(quote! {
+            impl ::std::convert::TryFrom<types::#read_ident> for types::#input_ident {
+                type Error = types::error::ConversionError;
+                #[doc = #doc]
+                fn try_from(read: types::#read_ident) -> ::std::result::Result<Self, Self::Error> {
+                    let mut problems = ::cockpit_generated::Problems::default();
+                    #(let #idents = problems.narrow(#wires, read.#idents);)*
+                    match (#(#idents,)*) {
+                        (#(Some(#idents),)*) => Ok(Self { #(#idents,)* }),
+                        _ => Err(problems.into()),
+                    }
+                }
+            }
+        });
+    }
+    Ok(quote!(#(#out)*))
+}
+
+/// The name that `#[serde(rename = "…")]` gives a field, if any.
+fn serde_rename(attrs: &[syn::Attribute]) -> Option<String> {
+    let mut found = None;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") {
+                let value: syn::LitStr = meta.value()?.parse()?;
+                found = Some(value.value());
+            } else if meta.input.peek(syn::Token![=]) {
+                let _: syn::Expr = meta.value()?.parse()?;
+            }
+            Ok(())
+        });
+    }
+    found
+}

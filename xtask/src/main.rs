@@ -10,6 +10,7 @@
 
 mod bench_build;
 mod codegen;
+mod directions;
 mod downstream;
 mod facade;
 mod spec_addition;

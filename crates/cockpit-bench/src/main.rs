@@ -183,7 +183,7 @@ enum Variant {
     },
     Facade {
         client: cockpit::Client,
-        user: cockpit::types::CustomerUser,
+        user: cockpit::types::CustomerUserInput,
         name: &'static str,
     },
 }
@@ -373,7 +373,7 @@ async fn bench(
             "customerUser": {"displayName": "Ada Lovelace", "email": "ada@contoso.example",
                               "firstName": "Ada", "location": "PT", "domain": "contoso.example"}
         }))?;
-    let user = cockpit::types::CustomerUser {
+    let user = cockpit::types::CustomerUserInput {
         id: None,
         display_name: Some("Ada Lovelace".parse()?),
         email: Some("ada@contoso.example".parse()?),

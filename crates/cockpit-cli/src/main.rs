@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use cockpit::{
     Client, ClientBuilder, Error, ErrorKind, Operation, RetryPolicy, SecretString, Uuid,
-    types::CustomerUser,
+    types::{CustomerUser, CustomerUserInput},
 };
 use serde_json::json;
 
@@ -350,73 +350,95 @@ fn read_source(source: &str, what: &str) -> anyhow::Result<String> {
     }
 }
 
-/// The user from `--user-json`, or from the field flags, in the spec's type: its
-/// conversion checks the documented limits.
-fn customer_user(args: &UserFields) -> anyhow::Result<CustomerUser> {
-    let user = match &args.user_json {
+/// The user from `--user-json`, or from the field flags, in the spec's request type: its
+/// conversion checks the documented limits, and `--user-json` may hold no property that
+/// the spec does not know.
+fn customer_user(args: &UserFields) -> anyhow::Result<CustomerUserInput> {
+    match &args.user_json {
         Some(source) => {
             let text = read_source(source, "the user JSON")?;
-            serde_json::from_str::<CustomerUser>(&text).with_context(|| {
+            let mut user = serde_json::from_str::<CustomerUserInput>(&text).with_context(|| {
                 format!(
                     "the user JSON from {source:?} is not a customerUser object (displayName, email, \
                      firstName, lastName, location, temporaryPassword, domain, id)"
                 )
-            })?
+            })?;
+            if let Some(secret) = args.temporary_password()? {
+                user.temporary_password = Some(secret);
+            }
+            Ok(user)
         }
-        None => CustomerUser {
-            id: None,
-            display_name: None,
-            email: None,
-            first_name: None,
-            last_name: None,
-            location: None,
-            temporary_password: None,
-            domain: None,
-        },
-    };
-    args.apply_to(user)
+        // Every property of the response type is optional: `{}` is one, with nothing set.
+        None => args.apply_to(serde_json::from_str::<CustomerUser>("{}")?),
+    }
 }
 
 impl UserFields {
-    /// `user` with every field that a flag gives replaced; each limited field goes through
-    /// the spec's generated type, whose conversion checks its documented maxLength.
-    fn apply_to(&self, mut user: CustomerUser) -> anyhow::Result<CustomerUser> {
-        fn field<T: std::str::FromStr>(name: &str, value: &str) -> anyhow::Result<T>
-        where
-            T::Err: std::fmt::Display,
-        {
-            value
-                .parse::<T>()
-                .map_err(|e| anyhow::anyhow!("invalid input: customerUser.{name}: {e}"))
-        }
-        if let Some(v) = &self.display_name {
-            user.display_name = Some(field("displayName", v)?);
-        }
-        if let Some(v) = &self.email {
-            user.email = Some(field("email", v)?);
-        }
-        if let Some(v) = &self.first_name {
-            user.first_name = Some(field("firstName", v)?);
-        }
-        if let Some(v) = &self.last_name {
-            user.last_name = Some(field("lastName", v)?);
-        }
-        if let Some(v) = &self.location {
-            user.location = Some(v.clone());
-        }
-        if let Some(v) = &self.domain {
-            user.domain = Some(v.clone());
+    /// The temporary password from the variable that `--temporary-password-env` names.
+    fn temporary_password(&self) -> anyhow::Result<Option<cockpit::Secret>> {
+        let Some(var) = &self.temporary_password_env else {
+            return Ok(None);
+        };
+        let value = std::env::var(var)
+            .with_context(|| format!("--temporary-password-env names {var:?}, which is not set"))?;
+        Ok(Some(SecretString::from(value).into()))
+    }
+
+    /// `user`, as read from the API (or empty), with every field that a flag gives
+    /// replaced, as the request type. Each flag's value is checked against its documented
+    /// limit; then the whole user is, so that a stored value that no request may carry
+    /// (a display name longer than 50 characters) is named with the flag that replaces it.
+    /// The properties the spec does not know, which the answer kept, are not sent back.
+    fn apply_to(&self, mut user: CustomerUser) -> anyhow::Result<CustomerUserInput> {
+        let mut given = Vec::new();
+        for (property, flag, field) in [
+            ("displayName", &self.display_name, &mut user.display_name),
+            ("email", &self.email, &mut user.email),
+            ("firstName", &self.first_name, &mut user.first_name),
+            ("lastName", &self.last_name, &mut user.last_name),
+            ("location", &self.location, &mut user.location),
+            ("domain", &self.domain, &mut user.domain),
+        ] {
+            if let Some(v) = flag {
+                *field = Some(v.clone());
+                given.push(property);
+            }
         }
         if let Some(v) = self.user_object_id {
             user.id = Some(v);
         }
-        if let Some(var) = &self.temporary_password_env {
-            let value = std::env::var(var).with_context(|| {
-                format!("--temporary-password-env names {var:?}, which is not set")
-            })?;
-            user.temporary_password = Some(SecretString::from(value).into());
+        if let Some(secret) = self.temporary_password()? {
+            user.temporary_password = Some(secret);
         }
-        Ok(user)
+        // The limits are the request type's, from the spec: a flag's value and a stored
+        // value are checked alike, and told apart in the message.
+        CustomerUserInput::try_from(user).map_err(|e| {
+            let named: Vec<String> = e
+                .to_string()
+                .split("; ")
+                .map(|problem| {
+                    let property = problem.split(':').next().unwrap_or_default();
+                    if given.contains(&property) {
+                        format!("customerUser.{problem}")
+                    } else {
+                        format!(
+                            "customerUser.{problem} (the value the API holds; give another with --{})",
+                            user_flag(property)
+                        )
+                    }
+                })
+                .collect();
+            anyhow::anyhow!("invalid input: {}", named.join("; "))
+        })
+    }
+}
+
+/// The flag that sets a customerUser property.
+fn user_flag(property: &str) -> String {
+    match property {
+        "id" => "user-object-id".to_string(),
+        "temporaryPassword" => "temporary-password-env".to_string(),
+        other => operations::kebab(other),
     }
 }
 

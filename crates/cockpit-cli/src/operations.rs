@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::{Connection, Failure, client, print_result, read_source};
 
 /// `resetCustomerUserPassword` → `reset-customer-user-password`.
-fn kebab(name: &str) -> String {
+pub(crate) fn kebab(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 4);
     for (i, c) in name.chars().enumerate() {
         if c.is_ascii_uppercase() {

@@ -169,7 +169,7 @@ fn redacted(value: &impl serde::Serialize) -> serde_json::Value {
 /// Prints the `{providerInstanceId, customerUser}` body that would be sent.
 pub(crate) fn print_dry_run(
     provider_instance: Uuid,
-    user: &types::CustomerUser,
+    user: &types::CustomerUserInput,
 ) -> Result<(), Failure> {
     let body = json!({"providerInstanceId": provider_instance, "customerUser": redacted(user)});
     print_result(serde_json::to_string_pretty(&body).unwrap_or_else(|_| body.to_string()))

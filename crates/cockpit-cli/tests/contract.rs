@@ -10,7 +10,7 @@
 
 use std::process::Command;
 
-use cockpit::{Client, ErrorKind, RetryPolicy, SecretString, types::CustomerUser};
+use cockpit::{Client, ErrorKind, RetryPolicy, SecretString, types::CustomerUserInput};
 use cockpit_test_support::{
     CUSTOMER, PROVIDER_INSTANCE, TENANT, TOKEN, USER, cli, cli_env, prism::Prism, reset_as, spec,
     uuid,
@@ -36,8 +36,8 @@ fn client(base: &str, prefer: Option<u16>) -> Client {
     builder.build().unwrap()
 }
 
-fn full_user() -> CustomerUser {
-    CustomerUser {
+fn full_user() -> CustomerUserInput {
+    CustomerUserInput {
         id: Some(uuid(USER)),
         display_name: Some("d".repeat(50).parse().unwrap()),
         email: Some("e".repeat(48).parse().unwrap()),
@@ -87,7 +87,7 @@ async fn sdk_and_cli_requests_pass_prism_validation_and_invalid_ones_do_not() {
         .await
         .expect("valid per Prism");
     assert_eq!(done.status, 200);
-    let nulls = CustomerUser {
+    let nulls = CustomerUserInput {
         id: None,
         display_name: None,
         email: None,

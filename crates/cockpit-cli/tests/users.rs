@@ -18,6 +18,7 @@ fn user(n: usize) -> types::CustomerUser {
         location: Some("PT".into()),
         temporary_password: None,
         domain: Some("contoso.example".into()),
+        extra: Default::default(),
     }
 }
 

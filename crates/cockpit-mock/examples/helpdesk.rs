@@ -18,6 +18,7 @@ fn user(name: &str, email: &str) -> Result<CustomerUser, Box<dyn std::error::Err
         location: Some("PT".into()),
         temporary_password: None,
         domain: Some("contoso.example".into()),
+        extra: Default::default(),
     })
 }
 
@@ -50,7 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!("1. {} users:", users.len());
     for u in &users {
-        println!("   {:?}", u.display_name.as_ref().map(|n| n.as_str()));
+        println!("   {:?}", u.display_name.as_deref());
     }
 
     // 2. Pick one by name.

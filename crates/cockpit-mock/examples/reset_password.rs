@@ -11,7 +11,7 @@
 
 use std::env;
 
-use cockpit::{Client, ClientCredentials, SecretString, Uuid, types::CustomerUser};
+use cockpit::{Client, ClientCredentials, SecretString, Uuid, types::CustomerUserInput};
 use cockpit_mock::{MockCloudCockpit, Outcome};
 
 fn var(name: &str) -> Result<String, String> {
@@ -25,7 +25,7 @@ fn id(name: &str) -> Result<Uuid, String> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The spec's type: parsing a limited field checks its documented maxLength.
-    let user = CustomerUser {
+    let user = CustomerUserInput {
         id: None,
         display_name: Some("Ada Lovelace".parse()?),
         email: Some("ada@contoso.example".parse()?),

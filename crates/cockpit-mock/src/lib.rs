@@ -8,7 +8,7 @@
 //! operation added to the spec can be expected and answered as soon as `cockpit` has it.
 //!
 //! ```no_run
-//! use cockpit::{Uuid, operations, types::CustomerUser};
+//! use cockpit::{Uuid, operations, types::CustomerUserInput};
 //! use cockpit_mock::{MockCloudCockpit, Outcome};
 //!
 //! # async fn test() {
@@ -21,7 +21,7 @@
 //!     .await;
 //!
 //! // The code under test, given a client pointed at the mock:
-//! let user = CustomerUser {
+//! let user = CustomerUserInput {
 //!     display_name: Some("Ada".parse().unwrap()),
 //!     email: None, location: None, domain: None,
 //!     id: None, first_name: None, last_name: None, temporary_password: None,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use cockpit::{ErrorKind, SecretString, Uuid, types::CustomerUser};
+use cockpit::{ErrorKind, SecretString, Uuid, types::CustomerUserInput};
 use cockpit_mock::{ErrorBody, MockCloudCockpit, Outcome, Seed, TokenOutcome};
 
 async fn reset(
@@ -15,7 +15,7 @@ async fn reset(
         .customer_id(customer)
         .customer_user_id(user)
         .provider_instance_id(Uuid::nil())
-        .customer_user(CustomerUser {
+        .customer_user(CustomerUserInput {
             display_name: Some("Ada".parse().unwrap()),
             temporary_password: Some("Temp-Pa55!".into()),
             email: None,
@@ -145,8 +145,8 @@ async fn answers_every_documented_outcome() {
     }
 }
 
-fn reset_body() -> cockpit::types::CustomerUser {
-    CustomerUser {
+fn reset_body() -> cockpit::types::CustomerUserInput {
+    CustomerUserInput {
         display_name: Some("Ada".parse().unwrap()),
         temporary_password: Some("Temp-Pa55!".into()),
         email: None,

@@ -15,6 +15,7 @@ fn user(name: &str, email: &str) -> types::CustomerUser {
         location: Some("PT".into()),
         temporary_password: None,
         domain: Some("contoso.example".into()),
+        extra: Default::default(),
     }
 }
 
@@ -98,7 +99,10 @@ async fn get_update_and_reset_change_and_answer_for_the_stored_user() {
         .customer_id(customer)
         .customer_user_id(id)
         .provider_instance_id(Uuid::new_v4())
-        .customer_user(user("Ada Lovelace", "ada@contoso.example"))
+        .customer_user(
+            types::CustomerUserInput::try_from(user("Ada Lovelace", "ada@contoso.example"))
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();

@@ -8,10 +8,17 @@
 // - getCustomerUser: headers Authorization (bearer security scheme), X-Tenant, X-Correlation-Id left to the facade's pipeline, which sets them on every request
 // - updateCustomerUser: headers Authorization (bearer security scheme), X-Tenant, X-Correlation-Id left to the facade's pipeline, which sets them on every request
 // - listCustomerLicenses: headers Authorization (bearer security scheme), X-Tenant, X-Correlation-Id left to the facade's pipeline, which sets them on every request
-// - CustomerUser.displayName: maxLength 50, as cockpit_generated::Limited<50>
-// - CustomerUser.email: maxLength 48, as cockpit_generated::Limited<48>
-// - CustomerUser.firstName: maxLength 50, as cockpit_generated::Limited<50>
-// - CustomerUser.lastName: maxLength 50, as cockpit_generated::Limited<50>
+// - CustomerUser: used by requests and responses; requests send CustomerUserInput (strict, as the spec says), responses read CustomerUser (tolerant)
+// - CustomerLicense: read tolerantly in responses: unknown properties kept in `extra`
+// - CustomerUser: read tolerantly in responses: lengths not checked, required properties may be absent or null, unknown properties kept in `extra`
+// - CustomerUserPage: read tolerantly in responses: unknown properties kept in `extra`
+// - ErrorDetail: read tolerantly in responses: unknown properties kept in `extra`
+// - ErrorResponse: read tolerantly in responses: unknown properties kept in `extra`
+// - PaginationParameters: read tolerantly in responses: unknown properties kept in `extra`
+// - CustomerUserInput.displayName: maxLength 50, as cockpit_generated::Limited<50>
+// - CustomerUserInput.email: maxLength 48, as cockpit_generated::Limited<48>
+// - CustomerUserInput.firstName: maxLength 50, as cockpit_generated::Limited<50>
+// - CustomerUserInput.lastName: maxLength 50, as cockpit_generated::Limited<50>
 
 use std::future::Future;
 use cockpit_generated::types;
@@ -830,7 +837,7 @@ pub mod builder {
         ///Sets `customer_user` in the request body (see [`types::ResetPasswordRequest`]).
         pub fn customer_user<V>(mut self, value: V) -> Self
         where
-            V: TryInto<types::CustomerUser>,
+            V: TryInto<types::CustomerUserInput>,
             V::Error: std::fmt::Display,
         {
             self.body = self.body.map(|b| b.customer_user(value));
@@ -990,7 +997,7 @@ pub mod builder {
         ///Sets `customer_user` in the request body (see [`types::UpdateCustomerUserRequest`]).
         pub fn customer_user<V>(mut self, value: V) -> Self
         where
-            V: TryInto<::std::option::Option<types::CustomerUser>>,
+            V: TryInto<::std::option::Option<types::CustomerUserInput>>,
             V::Error: std::fmt::Display,
         {
             self.body = self.body.map(|b| b.customer_user(value));

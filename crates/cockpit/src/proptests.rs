@@ -119,14 +119,19 @@ proptest! {
         }
     }
 
-    /// The limits are the spec's (maxLength 50 and 48), through the generated types, for a
-    /// user from JSON (as the CLI reads one) and from the builder alike.
+    /// The limits are the spec's (maxLength 50 and 48), through the generated request
+    /// types, for a user from JSON (as the CLI reads one), from the builder, and from a
+    /// user read from an answer alike; the answer itself is read whatever the lengths.
     #[test]
     fn user_fields_of_any_length_are_checked_without_panic(name in ".{0,80}", email in ".{0,80}") {
         let ok = name.chars().count() <= 50 && email.chars().count() <= 48;
         let json = serde_json::json!({"displayName": name, "email": email, "location": null, "domain": null});
-        prop_assert_eq!(serde_json::from_value::<types::CustomerUser>(json).is_ok(), ok);
-        let built = types::CustomerUser::builder()
+        prop_assert_eq!(serde_json::from_value::<types::CustomerUserInput>(json.clone()).is_ok(), ok);
+        let read = serde_json::from_value::<types::CustomerUser>(json);
+        prop_assert!(read.is_ok(), "an answer is read whatever its lengths");
+        let sent = read.map(types::CustomerUserInput::try_from);
+        prop_assert_eq!(sent.is_ok_and(|s| s.is_ok()), ok);
+        let built = types::CustomerUserInput::builder()
             .display_name(name.parse::<crate::Limited<50>>().ok())
             .email(email.parse::<crate::Limited<48>>().ok());
         let both = name.parse::<crate::Limited<50>>().is_ok()

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use cockpit::{Client, ErrorKind, Operation, RetryPolicy, SecretString, types::CustomerUser};
+use cockpit::{Client, ErrorKind, Operation, RetryPolicy, SecretString, types::CustomerUserInput};
 use cockpit_test_support::*;
 use serde_json::json;
 use wiremock::{
@@ -33,7 +33,7 @@ async fn sends_the_documented_request_with_a_given_correlation_id() {
         .customer_id(uuid(CUSTOMER))
         .customer_user_id(uuid(USER))
         .provider_instance_id(uuid(PROVIDER_INSTANCE))
-        .customer_user(CustomerUser {
+        .customer_user(CustomerUserInput {
             temporary_password: Some("Temp-Pa55!".into()),
             ..user()
         })
@@ -259,7 +259,7 @@ async fn invalid_input_is_refused_before_anything_is_sent() {
         .customer_id(uuid(CUSTOMER))
         .customer_user_id(uuid(USER))
         .provider_instance_id(uuid(PROVIDER_INSTANCE))
-        .customer_user(CustomerUser::builder().location(Some("PT".to_string())))
+        .customer_user(CustomerUserInput::builder().location(Some("PT".to_string())))
         .send()
         .await
         .unwrap_err();
@@ -304,7 +304,7 @@ async fn invalid_input_is_refused_before_anything_is_sent() {
     // Exactly at the limits is fine (counted in characters, not bytes), through both paths.
     with("displayName", "é".repeat(50)).send().await.unwrap();
     with("email", "e".repeat(48)).send().await.unwrap();
-    let at_limit = CustomerUser {
+    let at_limit = CustomerUserInput {
         display_name: Some("é".repeat(50).parse().unwrap()),
         email: Some("e".repeat(48).parse().unwrap()),
         ..user()

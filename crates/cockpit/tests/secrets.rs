@@ -9,7 +9,7 @@ use std::{
 
 use cockpit::{
     AccessToken, Client, ClientCredentials, RetryPolicy, SecretString, StaticToken,
-    types::CustomerUser,
+    types::CustomerUserInput,
 };
 use cockpit_test_support::*;
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
@@ -37,12 +37,12 @@ fn debug_output_is_pinned_and_redacted() {
     );
     // The generated type, with `temporaryPassword` in the `Secret` that the spec's
     // `x-rust-type` names.
-    let user = CustomerUser {
+    let user = CustomerUserInput {
         display_name: Some("Ada".parse().unwrap()),
         temporary_password: Some("Temp-Pa55!".into()),
         ..user()
     };
-    let pinned = "CustomerUser { display_name: Some(\"Ada\"), \
+    let pinned = "CustomerUserInput { display_name: Some(\"Ada\"), \
          domain: Some(\"contoso.example\"), email: Some(\"ada@contoso.example\"), \
          first_name: Some(\"Ada\"), id: None, last_name: None, \
          location: Some(\"PT\"), temporary_password: Some(Secret(** redacted **)) }";

@@ -8,10 +8,17 @@
 // - getCustomerUser: headers Authorization (bearer security scheme), X-Tenant, X-Correlation-Id left to the facade's pipeline, which sets them on every request
 // - updateCustomerUser: headers Authorization (bearer security scheme), X-Tenant, X-Correlation-Id left to the facade's pipeline, which sets them on every request
 // - listCustomerLicenses: headers Authorization (bearer security scheme), X-Tenant, X-Correlation-Id left to the facade's pipeline, which sets them on every request
-// - CustomerUser.displayName: maxLength 50, as cockpit_generated::Limited<50>
-// - CustomerUser.email: maxLength 48, as cockpit_generated::Limited<48>
-// - CustomerUser.firstName: maxLength 50, as cockpit_generated::Limited<50>
-// - CustomerUser.lastName: maxLength 50, as cockpit_generated::Limited<50>
+// - CustomerUser: used by requests and responses; requests send CustomerUserInput (strict, as the spec says), responses read CustomerUser (tolerant)
+// - CustomerLicense: read tolerantly in responses: unknown properties kept in `extra`
+// - CustomerUser: read tolerantly in responses: lengths not checked, required properties may be absent or null, unknown properties kept in `extra`
+// - CustomerUserPage: read tolerantly in responses: unknown properties kept in `extra`
+// - ErrorDetail: read tolerantly in responses: unknown properties kept in `extra`
+// - ErrorResponse: read tolerantly in responses: unknown properties kept in `extra`
+// - PaginationParameters: read tolerantly in responses: unknown properties kept in `extra`
+// - CustomerUserInput.displayName: maxLength 50, as cockpit_generated::Limited<50>
+// - CustomerUserInput.email: maxLength 48, as cockpit_generated::Limited<48>
+// - CustomerUserInput.firstName: maxLength 50, as cockpit_generated::Limited<50>
+// - CustomerUserInput.lastName: maxLength 50, as cockpit_generated::Limited<50>
 
 #[allow(unused_imports)]
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
@@ -26,7 +33,6 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         schemars::JsonSchema
     )]
     pub struct CustomerLicense {
@@ -62,6 +68,8 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub total_licenses: ::std::option::Option<i64>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl CustomerLicense {
         pub fn builder() -> builder::CustomerLicense {
@@ -76,8 +84,61 @@ pub mod types {
         Debug,
         schemars::JsonSchema
     )]
-    #[serde(deny_unknown_fields)]
     pub struct CustomerUser {
+        ///The customer user display name. This may be up to 50 characters.
+        #[serde(
+            rename = "displayName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub display_name: ::std::option::Option<::std::string::String>,
+        ///The customer domain.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub domain: ::std::option::Option<::std::string::String>,
+        ///The customer user email. This may be up to 48 characters.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        ///THe customer user first name. This may be up to 50 characters.
+        #[serde(
+            rename = "firstName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub first_name: ::std::option::Option<::std::string::String>,
+        ///The GUID identifier for the customer.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::uuid::Uuid>,
+        ///The customer user last name. This may be up to 50 characters.
+        #[serde(
+            rename = "lastName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub last_name: ::std::option::Option<::std::string::String>,
+        ///The customer user location.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub location: ::std::option::Option<::std::string::String>,
+        ///The customer user temporary password.
+        #[serde(
+            rename = "temporaryPassword",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub temporary_password: ::std::option::Option<::cockpit_generated::Secret>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl CustomerUser {
+        pub fn builder() -> builder::CustomerUser {
+            Default::default()
+        }
+    }
+    ///`CustomerUserInput`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(deny_unknown_fields)]
+    pub struct CustomerUserInput {
         ///The customer user display name. This may be up to 50 characters.
         #[serde(
             rename = "displayName",
@@ -115,8 +176,8 @@ pub mod types {
         )]
         pub temporary_password: ::std::option::Option<::cockpit_generated::Secret>,
     }
-    impl CustomerUser {
-        pub fn builder() -> builder::CustomerUser {
+    impl CustomerUserInput {
+        pub fn builder() -> builder::CustomerUserInput {
             Default::default()
         }
     }
@@ -126,7 +187,6 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         schemars::JsonSchema
     )]
     pub struct CustomerUserPage {
@@ -167,6 +227,8 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub total_pages: ::std::option::Option<i32>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl CustomerUserPage {
         pub fn builder() -> builder::CustomerUserPage {
@@ -179,7 +241,6 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         schemars::JsonSchema
     )]
     pub struct ErrorDetail {
@@ -192,6 +253,8 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub property_name: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl ErrorDetail {
         pub fn builder() -> builder::ErrorDetail {
@@ -204,7 +267,6 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         schemars::JsonSchema
     )]
     pub struct ErrorResponse {
@@ -229,6 +291,8 @@ pub mod types {
         ///The type of error that occurred.
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl ErrorResponse {
         pub fn builder() -> builder::ErrorResponse {
@@ -296,10 +360,8 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         schemars::JsonSchema
     )]
-    #[serde(deny_unknown_fields)]
     pub struct PaginationParameters {
         ///Indicates the number of the current page.
         #[serde(
@@ -313,6 +375,8 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub page_size: ::std::option::Option<i32>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl PaginationParameters {
         pub fn builder() -> builder::PaginationParameters {
@@ -329,7 +393,7 @@ pub mod types {
     )]
     pub struct ResetPasswordRequest {
         #[serde(rename = "customerUser")]
-        pub customer_user: CustomerUser,
+        pub customer_user: CustomerUserInput,
         ///The GUID identifier for the provider instance.
         #[serde(rename = "providerInstanceId")]
         pub provider_instance_id: ::uuid::Uuid,
@@ -353,7 +417,7 @@ pub mod types {
             rename = "customerUser",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub customer_user: ::std::option::Option<CustomerUser>,
+        pub customer_user: ::std::option::Option<CustomerUserInput>,
         ///The GUID identifier for the provider instance.
         #[serde(
             rename = "providerInstanceId",
@@ -398,6 +462,10 @@ pub mod types {
                 ::std::option::Option<i64>,
                 ::std::string::String,
             >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for CustomerLicense {
             fn default() -> Self {
@@ -409,6 +477,7 @@ pub mod types {
                     sku_id: Ok(Default::default()),
                     suspended_licenses: Ok(Default::default()),
                     total_licenses: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
                 }
             }
         }
@@ -505,6 +574,20 @@ pub mod types {
                     });
                 self
             }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<CustomerLicense> for super::CustomerLicense {
             type Error = super::error::ConversionError;
@@ -519,6 +602,7 @@ pub mod types {
                     sku_id: value.sku_id?,
                     suspended_licenses: value.suspended_licenses?,
                     total_licenses: value.total_licenses?,
+                    extra: value.extra?,
                 })
             }
         }
@@ -532,11 +616,213 @@ pub mod types {
                     sku_id: Ok(value.sku_id),
                     suspended_licenses: Ok(value.suspended_licenses),
                     total_licenses: Ok(value.total_licenses),
+                    extra: Ok(value.extra),
                 }
             }
         }
         #[derive(Clone, Debug)]
         pub struct CustomerUser {
+            display_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            domain: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            first_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            last_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            location: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            temporary_password: ::std::result::Result<
+                ::std::option::Option<::cockpit_generated::Secret>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CustomerUser {
+            fn default() -> Self {
+                Self {
+                    display_name: Ok(Default::default()),
+                    domain: Ok(Default::default()),
+                    email: Ok(Default::default()),
+                    first_name: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    last_name: Ok(Default::default()),
+                    location: Ok(Default::default()),
+                    temporary_password: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl CustomerUser {
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for display_name: {e}")
+                    });
+                self
+            }
+            pub fn domain<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.domain = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for domain: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn first_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.first_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for first_name: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn last_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_name: {e}")
+                    });
+                self
+            }
+            pub fn location<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.location = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for location: {e}")
+                    });
+                self
+            }
+            pub fn temporary_password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::cockpit_generated::Secret>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.temporary_password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for temporary_password: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CustomerUser> for super::CustomerUser {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CustomerUser,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    display_name: value.display_name?,
+                    domain: value.domain?,
+                    email: value.email?,
+                    first_name: value.first_name?,
+                    id: value.id?,
+                    last_name: value.last_name?,
+                    location: value.location?,
+                    temporary_password: value.temporary_password?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CustomerUser> for CustomerUser {
+            fn from(value: super::CustomerUser) -> Self {
+                Self {
+                    display_name: Ok(value.display_name),
+                    domain: Ok(value.domain),
+                    email: Ok(value.email),
+                    first_name: Ok(value.first_name),
+                    id: Ok(value.id),
+                    last_name: Ok(value.last_name),
+                    location: Ok(value.location),
+                    temporary_password: Ok(value.temporary_password),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CustomerUserInput {
             display_name: ::std::result::Result<
                 ::std::option::Option<::cockpit_generated::Limited<50>>,
                 ::std::string::String,
@@ -570,7 +856,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
-        impl ::std::default::Default for CustomerUser {
+        impl ::std::default::Default for CustomerUserInput {
             fn default() -> Self {
                 Self {
                     display_name: Err("no value supplied for display_name".to_string()),
@@ -584,7 +870,7 @@ pub mod types {
                 }
             }
         }
-        impl CustomerUser {
+        impl CustomerUserInput {
             pub fn display_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -692,10 +978,10 @@ pub mod types {
                 self
             }
         }
-        impl ::std::convert::TryFrom<CustomerUser> for super::CustomerUser {
+        impl ::std::convert::TryFrom<CustomerUserInput> for super::CustomerUserInput {
             type Error = super::error::ConversionError;
             fn try_from(
-                value: CustomerUser,
+                value: CustomerUserInput,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     display_name: value.display_name?,
@@ -709,8 +995,8 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::CustomerUser> for CustomerUser {
-            fn from(value: super::CustomerUser) -> Self {
+        impl ::std::convert::From<super::CustomerUserInput> for CustomerUserInput {
+            fn from(value: super::CustomerUserInput) -> Self {
                 Self {
                     display_name: Ok(value.display_name),
                     domain: Ok(value.domain),
@@ -753,6 +1039,10 @@ pub mod types {
                 ::std::option::Option<i32>,
                 ::std::string::String,
             >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for CustomerUserPage {
             fn default() -> Self {
@@ -764,6 +1054,7 @@ pub mod types {
                     pagination_parameters: Ok(Default::default()),
                     total_count: Ok(Default::default()),
                     total_pages: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
                 }
             }
         }
@@ -862,6 +1153,20 @@ pub mod types {
                     });
                 self
             }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<CustomerUserPage> for super::CustomerUserPage {
             type Error = super::error::ConversionError;
@@ -876,6 +1181,7 @@ pub mod types {
                     pagination_parameters: value.pagination_parameters?,
                     total_count: value.total_count?,
                     total_pages: value.total_pages?,
+                    extra: value.extra?,
                 })
             }
         }
@@ -889,6 +1195,7 @@ pub mod types {
                     pagination_parameters: Ok(value.pagination_parameters),
                     total_count: Ok(value.total_count),
                     total_pages: Ok(value.total_pages),
+                    extra: Ok(value.extra),
                 }
             }
         }
@@ -902,12 +1209,17 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for ErrorDetail {
             fn default() -> Self {
                 Self {
                     description: Ok(Default::default()),
                     property_name: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
                 }
             }
         }
@@ -938,6 +1250,20 @@ pub mod types {
                     });
                 self
             }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<ErrorDetail> for super::ErrorDetail {
             type Error = super::error::ConversionError;
@@ -947,6 +1273,7 @@ pub mod types {
                 Ok(Self {
                     description: value.description?,
                     property_name: value.property_name?,
+                    extra: value.extra?,
                 })
             }
         }
@@ -955,6 +1282,7 @@ pub mod types {
                 Self {
                     description: Ok(value.description),
                     property_name: Ok(value.property_name),
+                    extra: Ok(value.extra),
                 }
             }
         }
@@ -980,6 +1308,10 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for ErrorResponse {
             fn default() -> Self {
@@ -989,6 +1321,7 @@ pub mod types {
                     errors: Ok(Default::default()),
                     status_code: Ok(Default::default()),
                     type_: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
                 }
             }
         }
@@ -1057,6 +1390,20 @@ pub mod types {
                     });
                 self
             }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<ErrorResponse> for super::ErrorResponse {
             type Error = super::error::ConversionError;
@@ -1069,6 +1416,7 @@ pub mod types {
                     errors: value.errors?,
                     status_code: value.status_code?,
                     type_: value.type_?,
+                    extra: value.extra?,
                 })
             }
         }
@@ -1080,6 +1428,7 @@ pub mod types {
                     errors: Ok(value.errors),
                     status_code: Ok(value.status_code),
                     type_: Ok(value.type_),
+                    extra: Ok(value.extra),
                 }
             }
         }
@@ -1093,12 +1442,17 @@ pub mod types {
                 ::std::option::Option<i32>,
                 ::std::string::String,
             >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for PaginationParameters {
             fn default() -> Self {
                 Self {
                     page_number: Ok(Default::default()),
                     page_size: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
                 }
             }
         }
@@ -1127,6 +1481,20 @@ pub mod types {
                     });
                 self
             }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<PaginationParameters>
         for super::PaginationParameters {
@@ -1137,6 +1505,7 @@ pub mod types {
                 Ok(Self {
                     page_number: value.page_number?,
                     page_size: value.page_size?,
+                    extra: value.extra?,
                 })
             }
         }
@@ -1145,13 +1514,14 @@ pub mod types {
                 Self {
                     page_number: Ok(value.page_number),
                     page_size: Ok(value.page_size),
+                    extra: Ok(value.extra),
                 }
             }
         }
         #[derive(Clone, Debug)]
         pub struct ResetPasswordRequest {
             customer_user: ::std::result::Result<
-                super::CustomerUser,
+                super::CustomerUserInput,
                 ::std::string::String,
             >,
             provider_instance_id: ::std::result::Result<
@@ -1174,7 +1544,7 @@ pub mod types {
         impl ResetPasswordRequest {
             pub fn customer_user<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::CustomerUser>,
+                T: ::std::convert::TryInto<super::CustomerUserInput>,
                 T::Error: ::std::fmt::Display,
             {
                 self.customer_user = value
@@ -1222,7 +1592,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct UpdateCustomerUserRequest {
             customer_user: ::std::result::Result<
-                ::std::option::Option<super::CustomerUser>,
+                ::std::option::Option<super::CustomerUserInput>,
                 ::std::string::String,
             >,
             provider_instance_id: ::std::result::Result<
@@ -1241,7 +1611,9 @@ pub mod types {
         impl UpdateCustomerUserRequest {
             pub fn customer_user<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::CustomerUser>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::CustomerUserInput>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.customer_user = value
@@ -2184,4 +2556,53 @@ pub mod builder {
 /// Items consumers will typically use such as the Client.
 pub mod prelude {
     pub use self::super::Client;
+}
+impl ::std::convert::TryFrom<types::CustomerUser> for types::CustomerUserInput {
+    type Error = types::error::ConversionError;
+    /// Checks what was read as [`CustomerUser`](types::CustomerUser) against the request's limits, property by property, naming each one that breaks a limit. The unknown properties it kept (`extra`) are not sent: [`CustomerUserInput`](types::CustomerUserInput) allows none.
+    fn try_from(read: types::CustomerUser) -> ::std::result::Result<Self, Self::Error> {
+        let mut problems = ::cockpit_generated::Problems::default();
+        let display_name = problems.narrow("displayName", read.display_name);
+        let domain = problems.narrow("domain", read.domain);
+        let email = problems.narrow("email", read.email);
+        let first_name = problems.narrow("firstName", read.first_name);
+        let id = problems.narrow("id", read.id);
+        let last_name = problems.narrow("lastName", read.last_name);
+        let location = problems.narrow("location", read.location);
+        let temporary_password = problems
+            .narrow("temporaryPassword", read.temporary_password);
+        match (
+            display_name,
+            domain,
+            email,
+            first_name,
+            id,
+            last_name,
+            location,
+            temporary_password,
+        ) {
+            (
+                Some(display_name),
+                Some(domain),
+                Some(email),
+                Some(first_name),
+                Some(id),
+                Some(last_name),
+                Some(location),
+                Some(temporary_password),
+            ) => {
+                Ok(Self {
+                    display_name,
+                    domain,
+                    email,
+                    first_name,
+                    id,
+                    last_name,
+                    location,
+                    temporary_password,
+                })
+            }
+            _ => Err(problems.into()),
+        }
+    }
 }

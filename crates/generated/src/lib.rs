@@ -44,12 +44,14 @@ extern crate self as cockpit_generated;
 )]
 mod generated_sdk;
 mod limited;
+mod narrow;
 mod secret;
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
 pub use generated_sdk::*;
 pub use limited::{Limited, TooLong};
+pub use narrow::Problems;
 use progenitor_client::{ClientHooks, OperationInfo};
 pub use secret::Secret;
 

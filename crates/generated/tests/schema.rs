@@ -32,7 +32,7 @@ fn names(schema: &Value, key: &str) -> BTreeSet<String> {
 fn request_body_schema_from_rust_types_matches_the_spec() {
     let spec = spec_schemas();
     let rust = serde_json::to_value(schemars::schema_for!(types::ResetPasswordRequest)).unwrap();
-    let rust_user = &rust["definitions"]["CustomerUser"];
+    let rust_user = &rust["definitions"]["CustomerUserInput"];
 
     for (what, from_rust, from_spec) in [
         ("ResetPasswordRequest", &rust, &spec["ResetPasswordRequest"]),
@@ -72,7 +72,7 @@ fn request_body_schema_from_rust_types_matches_the_spec() {
             .collect::<BTreeSet<_>>(),
         names(&spec["CustomerUser"], "properties")
     );
-    serde_json::from_value::<types::CustomerUser>(complete.clone()).expect("complete decodes");
+    serde_json::from_value::<types::CustomerUserInput>(complete.clone()).expect("complete decodes");
     let required_by_type: BTreeSet<String> = complete
         .as_object()
         .unwrap()
@@ -80,7 +80,7 @@ fn request_body_schema_from_rust_types_matches_the_spec() {
         .filter(|field| {
             let mut partial = complete.clone();
             partial.as_object_mut().unwrap().remove(*field);
-            serde_json::from_value::<types::CustomerUser>(partial).is_err()
+            serde_json::from_value::<types::CustomerUserInput>(partial).is_err()
         })
         .cloned()
         .collect();
@@ -95,6 +95,18 @@ fn request_body_schema_from_rust_types_matches_the_spec() {
         Value::Bool(false)
     );
     assert_eq!(rust_user["additionalProperties"], Value::Bool(false));
+
+    // The response type from the same schema reads what the request type refuses: any
+    // property absent, an unknown one (kept), and a value over a request limit.
+    let mut read = complete.clone();
+    read.as_object_mut().unwrap().remove("domain");
+    read["displayName"] = Value::String("d".repeat(64));
+    read["userPrincipalName"] = Value::String("ada@contoso.example".into());
+    assert!(serde_json::from_value::<types::CustomerUserInput>(read.clone()).is_err());
+    let user = serde_json::from_value::<types::CustomerUser>(read).expect("read tolerantly");
+    assert_eq!(user.display_name.as_deref(), Some("d".repeat(64).as_str()));
+    assert_eq!(user.domain, None);
+    assert_eq!(user.extra["userPrincipalName"], "ada@contoso.example");
 }
 
 #[test]

@@ -11,7 +11,7 @@ fn body() -> types::ResetPasswordRequest {
     types::ResetPasswordRequest::builder()
         .provider_instance_id(PROVIDER_INSTANCE.parse::<Uuid>().unwrap())
         .customer_user(
-            types::CustomerUser::builder()
+            types::CustomerUserInput::builder()
                 .display_name(Some("Ada Lovelace".to_string().try_into().unwrap()))
                 .email(Some("ada@contoso.example".to_string().try_into().unwrap()))
                 .first_name(Some("Ada".to_string().try_into().unwrap()))
@@ -122,7 +122,7 @@ async fn required_nullable_fields_are_sent_as_null() {
     let body: types::ResetPasswordRequest = types::ResetPasswordRequest::builder()
         .provider_instance_id(PROVIDER_INSTANCE.parse::<Uuid>().unwrap())
         .customer_user(
-            types::CustomerUser::builder()
+            types::CustomerUserInput::builder()
                 .display_name(None)
                 .email(None)
                 .location(None)

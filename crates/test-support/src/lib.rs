@@ -22,7 +22,7 @@ use std::{
     time::Duration,
 };
 
-use cockpit::{Client, RetryPolicy, SecretString, Uuid, types::CustomerUser};
+use cockpit::{Client, RetryPolicy, SecretString, Uuid, types::CustomerUserInput};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpListener,
@@ -53,8 +53,8 @@ pub fn uuid(s: &str) -> Uuid {
 }
 
 /// The test user, in the generated type: its limited fields are parsed, which checks them.
-pub fn user() -> CustomerUser {
-    CustomerUser {
+pub fn user() -> CustomerUserInput {
+    CustomerUserInput {
         id: None,
         display_name: Some("Ada Lovelace".parse().unwrap()),
         email: Some("ada@contoso.example".parse().unwrap()),
@@ -109,7 +109,7 @@ pub async fn reset(client: &Client) -> cockpit::Result<cockpit::Response<()>> {
 /// A reset-password call for the test ids with the given user.
 pub async fn reset_as(
     client: &Client,
-    user: CustomerUser,
+    user: CustomerUserInput,
 ) -> cockpit::Result<cockpit::Response<()>> {
     client
         .reset_customer_user_password()

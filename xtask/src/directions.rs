@@ -1,0 +1,310 @@
+//! Strict on what we send, tolerant on what we read: one schema in the spec, a type for
+//! each direction in the generated client.
+//!
+//! The spec describes each schema once, with the limits that the vendor's pages give for
+//! requests (`maxLength`, `required`, `additionalProperties: false`). The real API is a
+//! service we do not own: what it answers may carry properties the pages do not show,
+//! `null` or nothing where they promise a value, and stored values longer than a request
+//! may be. [`split`] therefore rewrites the in-memory spec before generation:
+//!
+//! - A component schema that only requests use keeps its name and every limit.
+//! - A component schema that only responses use keeps its name and becomes tolerant
+//!   ([`tolerate`]): every property optional, no length, pattern or range limit, unknown
+//!   properties kept in a flattened `extra` map, and an enum kept open.
+//! - A component schema that both use is copied: requests refer to `<Name>Input`, strict
+//!   as the spec says, and responses to `<Name>`, tolerant.
+//!
+//! Each change is listed in the generated file's header.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{Result, bail};
+use openapiv3::{
+    AdditionalProperties, AnySchema, OpenAPI, ReferenceOr, Schema, SchemaData, SchemaKind, Type,
+};
+
+/// The suffix of a request's copy of a schema that both directions use.
+pub(crate) const INPUT_SUFFIX: &str = "Input";
+const PREFIX: &str = "#/components/schemas/";
+
+/// The schemas that both directions use, each with its request copy's name.
+pub(crate) type Split = BTreeMap<String, String>;
+
+/// Splits the spec's component schemas by direction and makes the response side tolerant.
+/// Returns the schemas that were copied for requests.
+pub(crate) fn split(spec: &mut OpenAPI, adjustments: &mut Vec<String>) -> Result<Split> {
+    let components = spec.components.clone().unwrap_or_default();
+    let mut request_roots = BTreeSet::new();
+    let mut response_roots = BTreeSet::new();
+    for (_, item) in spec.paths.iter() {
+        let Some(item) = item.as_item() else { continue };
+        for (_, op) in item.iter() {
+            if let Some(body) = op.request_body.as_ref().and_then(|b| b.as_item()) {
+                for media in body.content.values() {
+                    if let Some(s) = &media.schema {
+                        refs(s, &mut request_roots);
+                    }
+                }
+            }
+            for response in op.responses.responses.values() {
+                let response = match response {
+                    ReferenceOr::Item(r) => Some(r),
+                    ReferenceOr::Reference { reference } => reference
+                        .strip_prefix("#/components/responses/")
+                        .and_then(|k| components.responses.get(k))
+                        .and_then(|r| r.as_item()),
+                };
+                for media in response.iter().flat_map(|r| r.content.values()) {
+                    if let Some(s) = &media.schema {
+                        refs(s, &mut response_roots);
+                    }
+                }
+            }
+        }
+    }
+    let requests = closure(request_roots, &components);
+    let responses = closure(response_roots, &components);
+    let both: Split = requests
+        .intersection(&responses)
+        .map(|name| (name.clone(), format!("{name}{INPUT_SUFFIX}")))
+        .collect();
+
+    let schemas = &mut spec.components.get_or_insert_with(Default::default).schemas;
+    for (name, input) in &both {
+        if schemas.contains_key(input) {
+            bail!(
+                "{name} is used by requests and responses, and its request copy's name {input} is taken by another schema; rename that one"
+            );
+        }
+        let Some(schema) = schemas.get(name).cloned() else {
+            continue;
+        };
+        schemas.insert(input.clone(), schema);
+        adjustments.push(format!(
+            "{name}: used by requests and responses; requests send {input} (strict, as the spec says), responses read {name} (tolerant)"
+        ));
+    }
+    // Requests refer to the strict copies, from their bodies and from inside the schemas
+    // that only requests use.
+    for (name, schema) in schemas.iter_mut() {
+        let request_side = both.values().any(|i| i == name)
+            || (requests.contains(name) && !responses.contains(name));
+        if request_side {
+            retarget(schema, &both);
+        }
+    }
+    for (_, item) in spec.paths.paths.iter_mut() {
+        let ReferenceOr::Item(item) = item else {
+            continue;
+        };
+        for op in operations_mut(item) {
+            if let Some(ReferenceOr::Item(body)) = op.request_body.as_mut() {
+                for media in body.content.values_mut() {
+                    if let Some(s) = media.schema.as_mut() {
+                        retarget(s, &both);
+                    }
+                }
+            }
+        }
+    }
+    for name in &responses {
+        let Some(ReferenceOr::Item(schema)) = schemas.get_mut(name) else {
+            continue;
+        };
+        let mut eased = BTreeSet::new();
+        tolerate(schema, &mut eased);
+        if !eased.is_empty() {
+            adjustments.push(format!(
+                "{name}: read tolerantly in responses: {}",
+                eased.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    Ok(both)
+}
+
+fn operations_mut(
+    item: &mut openapiv3::PathItem,
+) -> impl Iterator<Item = &mut openapiv3::Operation> {
+    [
+        item.get.as_mut(),
+        item.put.as_mut(),
+        item.post.as_mut(),
+        item.delete.as_mut(),
+        item.options.as_mut(),
+        item.head.as_mut(),
+        item.patch.as_mut(),
+        item.trace.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// The component schemas that `roots` name, and every one that those refer to.
+fn closure(roots: BTreeSet<String>, components: &openapiv3::Components) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut todo: Vec<String> = roots.into_iter().collect();
+    while let Some(name) = todo.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        if let Some(schema) = components.schemas.get(&name) {
+            let mut found = BTreeSet::new();
+            refs(schema, &mut found);
+            todo.extend(found.into_iter().filter(|n| !seen.contains(n)));
+        }
+    }
+    seen
+}
+
+/// The names of the component schemas that `schema` refers to, at any depth.
+fn refs(schema: &ReferenceOr<Schema>, out: &mut BTreeSet<String>) {
+    match schema {
+        ReferenceOr::Reference { reference } => {
+            if let Some(name) = reference.strip_prefix(PREFIX) {
+                out.insert(name.to_string());
+            }
+        }
+        ReferenceOr::Item(schema) => {
+            for child in children(schema) {
+                refs(&child, out);
+            }
+        }
+    }
+}
+
+/// The subschemas of `schema`, one level down, as owned values (for reading only).
+fn children(schema: &Schema) -> Vec<ReferenceOr<Schema>> {
+    let unbox = |r: &ReferenceOr<Box<Schema>>| match r {
+        ReferenceOr::Item(s) => ReferenceOr::Item((**s).clone()),
+        ReferenceOr::Reference { reference } => ReferenceOr::Reference {
+            reference: reference.clone(),
+        },
+    };
+    match &schema.schema_kind {
+        SchemaKind::Type(Type::Object(o)) => {
+            let mut out: Vec<_> = o.properties.values().map(unbox).collect();
+            if let Some(AdditionalProperties::Schema(s)) = &o.additional_properties {
+                out.push((**s).clone());
+            }
+            out
+        }
+        SchemaKind::Type(Type::Array(a)) => a.items.iter().map(unbox).collect(),
+        SchemaKind::OneOf { one_of: v }
+        | SchemaKind::AllOf { all_of: v }
+        | SchemaKind::AnyOf { any_of: v } => v.clone(),
+        SchemaKind::Not { not } => vec![(**not).clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// Points every reference in `schema` to a schema of `split` at its request copy.
+fn retarget(schema: &mut ReferenceOr<Schema>, split: &Split) {
+    match schema {
+        ReferenceOr::Reference { reference } => retarget_reference(reference, split),
+        ReferenceOr::Item(schema) => retarget_schema(schema, split),
+    }
+}
+
+fn retarget_reference(reference: &mut String, split: &Split) {
+    if let Some(input) = reference.strip_prefix(PREFIX).and_then(|n| split.get(n)) {
+        *reference = format!("{PREFIX}{input}");
+    }
+}
+
+fn retarget_schema(schema: &mut Schema, split: &Split) {
+    let boxed = |r: &mut ReferenceOr<Box<Schema>>| match r {
+        ReferenceOr::Reference { reference } => retarget_reference(reference, split),
+        ReferenceOr::Item(s) => retarget_schema(s, split),
+    };
+    match &mut schema.schema_kind {
+        SchemaKind::Type(Type::Object(o)) => {
+            o.properties.values_mut().for_each(boxed);
+            if let Some(AdditionalProperties::Schema(s)) = &mut o.additional_properties {
+                retarget(s, split);
+            }
+        }
+        SchemaKind::Type(Type::Array(a)) => {
+            if let Some(items) = a.items.as_mut() {
+                boxed(items);
+            }
+        }
+        SchemaKind::OneOf { one_of: v }
+        | SchemaKind::AllOf { all_of: v }
+        | SchemaKind::AnyOf { any_of: v } => v.iter_mut().for_each(|s| retarget(s, split)),
+        SchemaKind::Not { not } => retarget(not, split),
+        _ => {}
+    }
+}
+
+/// Makes a schema read what the server may send: at every depth, every property optional
+/// (absent or `null`), unknown properties kept, no length, pattern or range limit, and an
+/// enum open to values it does not list. Adds to `eased` what it changed.
+pub(crate) fn tolerate(schema: &mut Schema, eased: &mut BTreeSet<&'static str>) {
+    let boxed = |r: &mut ReferenceOr<Box<Schema>>, eased: &mut BTreeSet<&'static str>| {
+        if let ReferenceOr::Item(s) = r {
+            tolerate(s, eased);
+        }
+    };
+    match &mut schema.schema_kind {
+        SchemaKind::Type(Type::Object(o)) => {
+            if !o.required.is_empty() {
+                o.required.clear();
+                eased.insert("required properties may be absent or null");
+            }
+            if !matches!(
+                &o.additional_properties,
+                Some(AdditionalProperties::Schema(_))
+            ) {
+                o.additional_properties = Some(AdditionalProperties::Schema(Box::new(
+                    ReferenceOr::Item(Schema {
+                        schema_data: SchemaData::default(),
+                        schema_kind: SchemaKind::Any(AnySchema::default()),
+                    }),
+                )));
+                eased.insert("unknown properties kept in `extra`");
+            }
+            for p in o.properties.values_mut() {
+                boxed(p, eased);
+            }
+        }
+        SchemaKind::Type(Type::Array(a)) => {
+            if a.min_items.take().is_some() | a.max_items.take().is_some() {
+                eased.insert("item counts not checked");
+            }
+            if let Some(items) = a.items.as_mut() {
+                boxed(items, eased);
+            }
+        }
+        SchemaKind::Type(Type::String(s)) => {
+            if s.max_length.take().is_some() | s.min_length.take().is_some() {
+                eased.insert("lengths not checked");
+            }
+            if s.pattern.take().is_some() {
+                eased.insert("patterns not checked");
+            }
+            if !s.enumeration.is_empty() {
+                s.enumeration.clear();
+                eased.insert("enums read as any string");
+            }
+        }
+        SchemaKind::Type(Type::Integer(i)) => {
+            let ranged = i.minimum.take().is_some() | i.maximum.take().is_some();
+            ranged.then(|| eased.insert("ranges not checked"));
+        }
+        SchemaKind::Type(Type::Number(n)) => {
+            let ranged = n.minimum.take().is_some() | n.maximum.take().is_some();
+            ranged.then(|| eased.insert("ranges not checked"));
+        }
+        SchemaKind::OneOf { one_of: v }
+        | SchemaKind::AllOf { all_of: v }
+        | SchemaKind::AnyOf { any_of: v } => {
+            for s in v.iter_mut() {
+                if let ReferenceOr::Item(s) = s {
+                    tolerate(s, eased);
+                }
+            }
+        }
+        _ => {}
+    }
+}
