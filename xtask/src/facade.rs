@@ -528,9 +528,9 @@ fn paged(
         quote!(self.items)
     };
     let has_next_page = if generic_inner(has_next, "Option").is_some() {
-        quote!(self.has_next_page.unwrap_or(false))
-    } else {
         quote!(self.has_next_page)
+    } else {
+        quote!(Some(self.has_next_page))
     };
     let count = |field: &str| {
         let f = format_ident!("{field}");
@@ -542,12 +542,24 @@ fn paged(
     };
     let total_pages = count("total_pages");
     let total_count = count("total_count");
-    let page_number = match body.get("pagination_parameters") {
-        Some(ty) if generic_inner(ty, "Option").is_some() => {
-            quote!(self.pagination_parameters.and_then(|p| p.page_number))
-        }
-        Some(_) => quote!(self.pagination_parameters.page_number),
-        None => quote!(None),
+    let (page_number, page_size) = match body.get("pagination_parameters") {
+        Some(ty) if generic_inner(ty, "Option").is_some() => (
+            quote!(
+                self.pagination_parameters
+                    .as_ref()
+                    .and_then(|p| p.page_number)
+            ),
+            quote!(
+                self.pagination_parameters
+                    .as_ref()
+                    .and_then(|p| p.page_size)
+            ),
+        ),
+        Some(_) => (
+            quote!(self.pagination_parameters.page_number),
+            quote!(self.pagination_parameters.page_size),
+        ),
+        None => (quote!(None), quote!(None)),
     };
     Some(PagedSpec {
         item: quote!(types::#item),
@@ -556,6 +568,7 @@ fn paged(
                 items: #items,
                 has_next_page: #has_next_page,
                 page_number: #page_number,
+                page_size: #page_size,
                 total_pages: #total_pages,
                 total_count: #total_count,
             }

@@ -174,6 +174,8 @@ struct Inner {
     retryable: bool,
     /// The page of a paged walk that failed.
     page: Option<i32>,
+    /// The JSON path in a success body that could not be read.
+    path: Option<String>,
     #[source]
     source: Option<BoxError>,
 }
@@ -194,6 +196,7 @@ impl Error {
                 attempts: 0,
                 retryable: false,
                 page: None,
+                path: None,
                 source: None,
             }),
         }
@@ -259,6 +262,11 @@ impl Error {
         self
     }
 
+    pub(crate) fn with_path(mut self, path: String) -> Self {
+        self.inner.path = Some(path);
+        self
+    }
+
     pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
         self.inner.attempts = attempts;
         self
@@ -292,6 +300,7 @@ impl Error {
                 attempts: e.attempts,
                 retryable: e.retryable,
                 page: e.page,
+                path: e.path.clone(),
                 source: e.source.as_ref().map(|s| BoxError::from(s.to_string())),
             }),
         }
@@ -353,6 +362,23 @@ impl Error {
             }
             G::Custom(detail) => Error::new(ErrorKind::Connection).with_detail(detail),
         }
+    }
+
+    /// A success whose body could not be read, even tolerantly: the message names the
+    /// JSON path and serde's reason, which is also the error's source.
+    pub(crate) fn malformed(
+        status: StatusCode,
+        body: &[u8],
+        unreadable: crate::decode::Unreadable,
+    ) -> Error {
+        Error::new(ErrorKind::MalformedResponse)
+            .with_status(status)
+            .with_body(body)
+            .with_detail(format!(
+                "the answer's body is not what the spec documents: {unreadable}"
+            ))
+            .with_path(unreadable.path)
+            .with_source(unreadable.source)
     }
 
     /// An answer that is not a documented success, or a success whose body did not decode.
@@ -475,6 +501,13 @@ impl Error {
         self.inner.page
     }
 
+    /// For a [`MalformedResponse`](ErrorKind::MalformedResponse), the JSON path in the
+    /// success body where it could not be read, such as `items[17].displayName` (`.` for
+    /// the body as a whole). The message says why.
+    pub fn json_path(&self) -> Option<&str> {
+        self.inner.path.as_deref()
+    }
+
     /// Whether the call timed out.
     pub fn is_timeout(&self) -> bool {
         self.inner.kind == ErrorKind::Timeout
@@ -591,6 +624,9 @@ impl fmt::Debug for Error {
         d.field("attempts", &e.attempts);
         if let Some(page) = e.page {
             d.field("page", &page);
+        }
+        if let Some(path) = &e.path {
+            d.field("json_path", path);
         }
         if let Some(source) = &e.source {
             d.field("source", &source.to_string());

@@ -543,8 +543,12 @@ pub mod builder {
         fn into_parts(self) -> crate::paging::Parts<types::CustomerUser> {
             crate::paging::Parts {
                 items: self.items.unwrap_or_default(),
-                has_next_page: self.has_next_page.unwrap_or(false),
-                page_number: self.pagination_parameters.and_then(|p| p.page_number),
+                has_next_page: self.has_next_page,
+                page_number: self
+                    .pagination_parameters
+                    .as_ref()
+                    .and_then(|p| p.page_number),
+                page_size: self.pagination_parameters.as_ref().and_then(|p| p.page_size),
                 total_pages: self.total_pages,
                 total_count: self.total_count,
             }

@@ -16,6 +16,7 @@
 mod auth;
 mod check;
 mod client;
+mod decode;
 mod dynamic;
 mod env;
 mod error;

@@ -9,6 +9,10 @@
 //! when a page fails after the pipeline's retries, and when the server would never end
 //! (a page that repeats the one before, a next page promised with no items, or past the
 //! total it gave).
+//!
+//! A page whose answer has no `hasNextPage` is not taken as the last: the walk decides from
+//! `totalPages`, then `totalCount`, then whether the page was full (its `pageSize`); when
+//! none of these tells, it ends with an error after that page, never short in silence.
 
 use std::future::Future;
 
@@ -33,7 +37,8 @@ pub struct Page<T> {
     pub total_count: Option<i32>,
     /// `totalPages`, where the server sent it.
     pub total_pages: Option<i32>,
-    /// Whether the server said there is a next page.
+    /// Whether there is a next page: as the server said in `hasNextPage`, or, where it
+    /// did not say, as `totalPages`, `totalCount` or a full page told the walk.
     pub has_next_page: bool,
     /// The `X-Correlation-Id` that this page's call sent.
     pub correlation_id: Uuid,
@@ -54,8 +59,9 @@ pub(crate) trait Paged: Send {
 /// A page body, in parts.
 pub(crate) struct Parts<T> {
     pub(crate) items: Vec<T>,
-    pub(crate) has_next_page: bool,
+    pub(crate) has_next_page: Option<bool>,
     pub(crate) page_number: Option<i32>,
+    pub(crate) page_size: Option<i32>,
     pub(crate) total_pages: Option<i32>,
     pub(crate) total_count: Option<i32>,
 }
@@ -63,9 +69,48 @@ pub(crate) struct Parts<T> {
 /// Where the walk is: the next page to fetch, and enough of the page before to tell a
 /// repeat (its length, and its first and last items as JSON) without holding it.
 struct Walk<F> {
-    next: Option<i32>,
+    next: Next,
     fetch: F,
     previous: Option<(usize, Value, Value)>,
+    /// The page the walk started from, and how many items it has had since.
+    first: i32,
+    walked: u64,
+}
+
+/// What the walk does after a page.
+enum Next {
+    Page(i32),
+    Done,
+    /// The page before could not tell whether it was the last: this error ends the walk,
+    /// after that page was given.
+    Unknown(Box<Error>),
+}
+
+/// Whether there is a page after `number`, for an answer without `hasNextPage`; `None`
+/// when nothing in it tells.
+fn more_after<T>(parts: &Parts<T>, number: i32, first: i32, walked: u64) -> Option<bool> {
+    if let Some(total) = parts.total_pages {
+        return Some(number < total);
+    }
+    let size = parts
+        .page_size
+        .and_then(|s| u64::try_from(s).ok())
+        .filter(|s| *s > 0);
+    if let Some(count) = parts.total_count.and_then(|c| u64::try_from(c).ok()) {
+        let before = match (first, size) {
+            (1, _) => Some(walked),
+            (_, Some(size)) => u64::try_from(number).ok().map(|n| {
+                n.saturating_sub(1)
+                    .saturating_mul(size)
+                    .saturating_add(parts.items.len() as u64)
+            }),
+            _ => None,
+        };
+        if let Some(before) = before {
+            return Some(before < count);
+        }
+    }
+    size.map(|size| parts.items.len() as u64 >= size)
 }
 
 /// Every page from `first` on, fetched with `fetch(page_number)`.
@@ -79,18 +124,27 @@ where
     Fut: Future<Output = Result<Response<P>>> + Send + 'a,
 {
     let walk = Walk {
-        next: Some(first),
+        next: Next::Page(first),
         fetch,
         previous: None,
+        first,
+        walked: 0,
     };
     stream::try_unfold(walk, |mut walk| async move {
-        let Some(number) = walk.next else {
-            return Ok(None);
+        let number = match std::mem::replace(&mut walk.next, Next::Done) {
+            Next::Page(number) => number,
+            Next::Done => return Ok(None),
+            Next::Unknown(e) => return Err(*e),
         };
         let done = (walk.fetch)(number)
             .await
             .map_err(|e| e.with_page(number))?;
         let parts = done.value.into_parts();
+        walk.walked = walk.walked.saturating_add(parts.items.len() as u64);
+        let said = parts.has_next_page;
+        let has_next_page = said
+            .or_else(|| more_after(&parts, number, walk.first, walk.walked))
+            .unwrap_or(false);
         let endless = |what: String| {
             Error::new(ErrorKind::MalformedResponse)
                 .with_status(done.status)
@@ -102,15 +156,12 @@ where
         if let Some(answered) = parts.page_number.filter(|n| *n != number) {
             return Err(endless(format!("the server answered page {answered}")));
         }
-        if parts.has_next_page && parts.items.is_empty() {
+        if has_next_page && parts.items.is_empty() {
             return Err(endless(
                 "the server says there is a next page, and sent no items on this one".into(),
             ));
         }
-        if let Some(total) = parts
-            .total_pages
-            .filter(|t| parts.has_next_page && number >= *t)
-        {
+        if let Some(total) = parts.total_pages.filter(|t| has_next_page && number >= *t) {
             return Err(endless(format!(
                 "the server says there is a next page after the last of its {total}"
             )));
@@ -128,19 +179,24 @@ where
             return Err(endless("the page repeats the one before it".into()));
         }
         walk.previous = Some(shape);
-        walk.next = if parts.has_next_page {
-            Some(number.checked_add(1).ok_or_else(|| {
+        walk.next = if has_next_page {
+            Next::Page(number.checked_add(1).ok_or_else(|| {
                 endless("the server says there is a page after the last page number".into())
             })?)
+        } else if said.is_none() && more_after(&parts, number, walk.first, walk.walked).is_none() {
+            Next::Unknown(Box::new(endless(format!(
+                "the answer for page {number} has no hasNextPage, and no totalPages, totalCount or pageSize that tells whether it is the last; page {number} was read, and the walk stops here rather than end short (resume with page_number({}))",
+                number.saturating_add(1)
+            )).with_page(number.saturating_add(1))))
         } else {
-            None
+            Next::Done
         };
         let page = Page {
             number,
             items: parts.items,
             total_count: parts.total_count,
             total_pages: parts.total_pages,
-            has_next_page: parts.has_next_page,
+            has_next_page,
             correlation_id: done.correlation_id,
             attempts: done.attempts,
         };

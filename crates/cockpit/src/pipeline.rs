@@ -48,7 +48,7 @@ pub(crate) type RawResult<T, E> =
 /// the generated client. The generated glue implements it for every operation.
 pub(crate) trait Call: Send + Sync {
     /// The decoded success body (`()` when the operation documents none).
-    type Value: Send;
+    type Value: Send + serde::de::DeserializeOwned;
     /// The error body type that the operation declares.
     type ErrorBody: Send;
 
@@ -242,6 +242,29 @@ async fn attempts<C: Call>(
                     correlation_id,
                     attempts,
                 });
+            }
+            // The fast decode refused the body: read it again tolerantly, or name where
+            // it breaks (see `decode`). This costs nothing on a body that decodes.
+            Err(cockpit_generated::Error::InvalidResponsePayload(body, _)) => {
+                let seen = transport.take();
+                let status = seen.as_ref().map_or(StatusCode::OK, |s| s.status);
+                match seen {
+                    // A body cut at the cap is reported as cut, not as where it broke off.
+                    Some(seen) if seen.truncated => Error::from_answer(*seen),
+                    _ => match crate::decode::recover::<C::Value>(&body) {
+                        Ok(value) => {
+                            return Ok(Response {
+                                status,
+                                value,
+                                correlation_id,
+                                attempts,
+                            });
+                        }
+                        Err(unreadable) => Error::malformed(status, &body, unreadable),
+                    },
+                }
+                .with_correlation_id(correlation_id)
+                .with_attempts(attempts)
             }
             Err(e) => retry::classify(Error::from_generated(e, transport.take()), op)
                 .with_correlation_id(correlation_id)

@@ -24,6 +24,8 @@ fn user(n: usize) -> Value {
 struct Users {
     total: usize,
     failures: Mutex<BTreeMap<i64, usize>>,
+    /// Top-level keys that this server leaves out of every page.
+    omit: &'static [&'static str],
 }
 
 impl Respond for Users {
@@ -41,7 +43,7 @@ impl Respond for Users {
         let end = (start + size).min(self.total);
         let items: Vec<Value> = (start.min(end)..end).map(user).collect();
         let pages = self.total.div_ceil(size);
-        ResponseTemplate::new(200).set_body_json(json!({
+        let mut body = json!({
             "items": items,
             "paginationParameters": {"pageNumber": page, "pageSize": size},
             "totalPages": pages,
@@ -49,8 +51,89 @@ impl Respond for Users {
             "hasPreviousPage": page > 1,
             "hasNextPage": (page as usize) < pages,
             "continuationToken": null
-        }))
+        });
+        for key in self.omit {
+            body.as_object_mut().unwrap().remove(*key);
+        }
+        ResponseTemplate::new(200).set_body_json(body)
     }
+}
+
+async fn serving_without(total: usize, omit: &'static [&'static str]) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(Users {
+            total,
+            failures: Mutex::default(),
+            omit,
+        })
+        .mount(&server)
+        .await;
+    server
+}
+
+/// A page without `hasNextPage` is not taken as the last: the walk decides from
+/// `totalPages`, then `totalCount`, then a full page, and says so when nothing tells.
+#[tokio::test]
+async fn without_has_next_page_the_walk_decides_from_the_rest_or_says_it_cannot() {
+    for (omit, how) in [
+        (&["hasNextPage"][..], "totalPages"),
+        (&["hasNextPage", "totalPages"][..], "totalCount"),
+        (
+            &["hasNextPage", "totalPages", "totalCount"][..],
+            "a full page",
+        ),
+    ] {
+        let omit: &'static [&'static str] = omit;
+        for total in [0, 4, 5, 6] {
+            let server = serving_without(total, omit).await;
+            let client = client(&server.uri());
+            let ids: Vec<_> = list(&client)
+                .page_size(2)
+                .items()
+                .map_ok(|u| u.display_name.unwrap())
+                .try_collect()
+                .await
+                .unwrap_or_else(|e| panic!("{how}, {total} users: {e}"));
+            let want: Vec<_> = (0..total).map(|n| format!("User {n}")).collect();
+            assert_eq!(ids, want, "decided from {how}, {total} users");
+            // A full last page costs one more request, for an empty page.
+            let requests = server.received_requests().await.unwrap().len();
+            let full_last = how == "a full page" && total % 2 == 0;
+            assert_eq!(
+                requests,
+                total.div_ceil(2).max(1) + usize::from(full_last && total > 0),
+                "{how}, {total}"
+            );
+        }
+    }
+
+    // Nothing tells: the walk gives the page it has, then ends with an error naming the
+    // next page, never short in silence.
+    let server = serving_without(
+        5,
+        &[
+            "hasNextPage",
+            "totalPages",
+            "totalCount",
+            "paginationParameters",
+        ],
+    )
+    .await;
+    let client = client(&server.uri());
+    let mut pages = std::pin::pin!(list(&client).page_size(2).pages());
+    let first = pages.next().await.unwrap().unwrap();
+    assert_eq!(first.items.len(), 2);
+    let err = pages.next().await.unwrap().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::MalformedResponse);
+    assert_eq!(err.page(), Some(2));
+    assert!(
+        err.to_string()
+            .contains("has no hasNextPage, and no totalPages, totalCount or pageSize"),
+        "{err}"
+    );
+    assert!(pages.next().await.is_none());
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
 
 async fn serving(total: usize, failures: &[(i64, usize)]) -> MockServer {
@@ -59,6 +142,7 @@ async fn serving(total: usize, failures: &[(i64, usize)]) -> MockServer {
         .respond_with(Users {
             total,
             failures: Mutex::new(failures.iter().copied().collect()),
+            omit: &[],
         })
         .mount(&server)
         .await;
