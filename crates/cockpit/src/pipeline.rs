@@ -243,25 +243,33 @@ async fn attempts<C: Call>(
                     attempts,
                 });
             }
-            // The fast decode refused the body: read it again tolerantly, or name where
-            // it breaks (see `decode`). This costs nothing on a body that decodes.
-            Err(cockpit_generated::Error::InvalidResponsePayload(body, _)) => {
-                let seen = transport.take();
-                let status = seen.as_ref().map_or(StatusCode::OK, |s| s.status);
-                match seen {
-                    // A body cut at the cap is reported as cut, not as where it broke off.
-                    Some(seen) if seen.truncated => Error::from_answer(*seen),
-                    _ => match crate::decode::recover::<C::Value>(&body) {
-                        Ok(value) => {
-                            return Ok(Response {
-                                status,
-                                value,
-                                correlation_id,
-                                attempts,
-                            });
+            // The fast decode refused a success body: read it again tolerantly, or name
+            // where it breaks (see `decode`). This costs nothing on a body that decodes. A
+            // body cut at the cap, and an error status, go the common way below.
+            Err(cockpit_generated::Error::InvalidResponsePayload(body, e)) => {
+                match transport.take() {
+                    Some(seen) if seen.status.is_success() && !seen.truncated => {
+                        match crate::decode::recover::<C::Value>(&body) {
+                            Ok(value) => {
+                                return Ok(Response {
+                                    status: seen.status,
+                                    value,
+                                    correlation_id,
+                                    attempts,
+                                });
+                            }
+                            Err(unreadable) => Error::malformed(seen.status, &body, unreadable),
                         }
-                        Err(unreadable) => Error::malformed(status, &body, unreadable),
-                    },
+                    }
+                    seen => retry::classify(
+                        Error::from_generated(
+                            cockpit_generated::Error::<C::ErrorBody>::InvalidResponsePayload(
+                                body, e,
+                            ),
+                            seen,
+                        ),
+                        op,
+                    ),
                 }
                 .with_correlation_id(correlation_id)
                 .with_attempts(attempts)
