@@ -225,6 +225,7 @@ fn main() -> ExitCode {
                     "{}",
                     json!({"error": {
                         "kind": "output",
+                        "code": "output",
                         "message": format!("could not write the result to stdout: {error}"),
                         "result": result,
                     }})
@@ -458,7 +459,7 @@ fn report_usage(e: &anyhow::Error, json: bool) {
     if json {
         eprintln!(
             "{}",
-            json!({"error": {"kind": "invalid input", "message": format!("{e:#}")}})
+            json!({"error": {"kind": "invalid input", "code": "invalid_input", "message": format!("{e:#}")}})
         );
     } else {
         eprintln!("error: {e:#}");
@@ -482,10 +483,15 @@ fn report(e: &Error, json: bool) {
             "{}",
             json!({"error": {
                 "kind": e.kind().to_string(),
+                "code": e.kind(),
                 "message": e.to_string(),
                 "status": e.status().map(|s| s.as_u16()),
                 "type": api.and_then(|a| a.error_type.clone()),
+                "title": api.and_then(|a| a.title.clone()),
                 "description": api.and_then(|a| a.description.clone()),
+                "traceId": api.and_then(|a| a.trace_id.clone()),
+                "jsonPath": e.json_path(),
+                "page": e.page(),
                 "errors": errors,
                 "correlationId": e.correlation_id(),
                 "serverCorrelationId": e.server_correlation_id(),

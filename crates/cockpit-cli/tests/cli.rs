@@ -257,6 +257,90 @@ async fn api_errors_have_distinct_exit_codes_and_say_everything_on_stderr() {
         .clone()
         .unwrap();
     assert_eq!(err["error"]["correlationId"], id.as_str());
+    assert_eq!(err["error"]["code"], "bad_request");
+}
+
+/// ASP.NET Core's validation answer (RFC 9457 problem details, `errors` as an object of
+/// arrays) reads into the same error: the title as the description, the trace id kept, and
+/// each field error shown in the text, not a cut of the body.
+#[tokio::test(flavor = "multi_thread")]
+async fn problem_details_show_their_field_errors_in_text_and_json() {
+    let problem = serde_json::json!({
+        "type": "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+        "title": "One or more validation errors occurred.",
+        "status": 400,
+        "traceId": "00-84c1fd4063c38d9f3900d06e56542d48-85d1d4-00",
+        "errors": {
+            "CustomerUser.DisplayName": [
+                "The field DisplayName must be a string with a maximum length of 50."
+            ],
+            "ProviderInstanceId": ["The ProviderInstanceId field is required.", "It is not a GUID."]
+        }
+    });
+    for json_output in [false, true] {
+        let mock = MockCloudCockpit::start().await;
+        mock.expect_reset_password()
+            .respond(Outcome::Raw {
+                status: 400,
+                body: problem.to_string(),
+                content_type: "application/problem+json".into(),
+            })
+            .await;
+        let mut flags = USER_FLAGS.to_vec();
+        if json_output {
+            flags.push("--json");
+        }
+        let run = run_with(&mock.uri(), &flags, "").await;
+        assert_eq!(run.code, Some(5), "{}", run.stderr);
+        if json_output {
+            let err: serde_json::Value = serde_json::from_str(&run.stderr).unwrap();
+            assert_eq!(err["error"]["code"], "bad_request");
+            assert_eq!(
+                err["error"]["title"],
+                "One or more validation errors occurred."
+            );
+            assert_eq!(
+                err["error"]["description"],
+                "One or more validation errors occurred."
+            );
+            assert_eq!(
+                err["error"]["traceId"],
+                "00-84c1fd4063c38d9f3900d06e56542d48-85d1d4-00"
+            );
+            assert_eq!(
+                err["error"]["errors"][1]["propertyName"],
+                "ProviderInstanceId"
+            );
+            assert_eq!(
+                err["error"]["errors"][1]["description"][1],
+                "It is not a GUID."
+            );
+        } else {
+            assert!(
+                run.stderr.starts_with(
+                    "error: bad request (400): https://tools.ietf.org/html/rfc9110#section-15.5.1: \
+                     One or more validation errors occurred."
+                ),
+                "{}",
+                run.stderr
+            );
+            assert!(
+                run.stderr.contains(
+                    "\n  CustomerUser.DisplayName: The field DisplayName must be a string with a maximum length of 50.\n"
+                ),
+                "{}",
+                run.stderr
+            );
+            assert!(
+                run.stderr.contains(
+                    "\n  ProviderInstanceId: The ProviderInstanceId field is required.; It is not a GUID.\n"
+                ),
+                "{}",
+                run.stderr
+            );
+            assert!(!run.stderr.contains("body:"), "{}", run.stderr);
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -269,7 +353,13 @@ async fn transport_and_authentication_failures() {
     assert_eq!(run.code, Some(6), "{}", run.stderr);
     assert!(
         run.stderr
-            .starts_with("error: connection failed: could not connect"),
+            .starts_with("error: connection failed: could not connect: "),
+        "{}",
+        run.stderr
+    );
+    // The error's own words carry the cause.
+    assert!(
+        run.stderr.to_lowercase().contains("connection refused"),
         "{}",
         run.stderr
     );
@@ -300,8 +390,14 @@ async fn transport_and_authentication_failures() {
     let run = cockpit(&args, &env, "").await;
     assert_eq!(run.code, Some(3), "{}", run.stderr);
     assert!(
+        run.stderr.starts_with(
+            "error: authentication failed: could not reach the token endpoint 127.0.0.1: "
+        ),
+        "{}",
         run.stderr
-            .starts_with("error: authentication failed: could not reach the token endpoint"),
+    );
+    assert!(
+        run.stderr.to_lowercase().contains("connection refused"),
         "{}",
         run.stderr
     );
@@ -457,7 +553,7 @@ async fn odd_token_lifetimes_and_types_never_panic_the_tool() {
     let cases = [
         (serde_json::json!(u64::MAX), "Bearer", Some(0)),
         (serde_json::json!(0), "Bearer", Some(0)),
-        (serde_json::json!(-1), "Bearer", Some(0)),
+        (serde_json::json!(-1), "Bearer", Some(3)),
         (serde_json::json!(1e300), "BEARER", Some(0)),
         (serde_json::json!(3599), "mac", Some(3)),
     ];
@@ -498,7 +594,10 @@ async fn odd_token_lifetimes_and_types_never_panic_the_tool() {
         } else {
             assert!(sent.is_empty());
             assert!(
-                run.stderr.contains("a token of type \"mac\", not Bearer"),
+                run.stderr.contains("a token of type \"mac\", not Bearer")
+                    || run
+                        .stderr
+                        .contains("expires_in is -1, not a number of seconds"),
                 "{}",
                 run.stderr
             );

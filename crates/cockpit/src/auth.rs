@@ -153,7 +153,38 @@ impl ClientCredentials {
         self
     }
 
+    /// One token request, in a `cockpit.token` span of its own: the endpoint's host, the
+    /// outcome and the duration, and never a secret.
     async fn fetch(&self, http: &reqwest::Client) -> Result<AccessToken> {
+        use tracing::Instrument;
+        let host = url::Url::parse(&self.token_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        let span = tracing::info_span!(
+            "cockpit.token",
+            server.address = %host,
+            outcome = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+            error.kind = tracing::field::Empty,
+        );
+        let started = std::time::Instant::now();
+        let result = self.request(http).instrument(span.clone()).await;
+        span.record("duration_ms", started.elapsed().as_millis() as u64);
+        match &result {
+            Ok(_) => {
+                span.record("outcome", "issued");
+            }
+            Err(e) => {
+                span.record("outcome", "failed");
+                span.record("error.kind", e.kind().as_str());
+                span.in_scope(|| tracing::warn!("token fetch failed: {e}"));
+            }
+        }
+        result
+    }
+
+    async fn request(&self, http: &reqwest::Client) -> Result<AccessToken> {
         let url = check_url(&self.token_url, self.allow_insecure_http, "token URL")
             .map_err(Error::configuration)?;
         let form = [
@@ -165,6 +196,7 @@ impl ClientCredentials {
         let body = serde_urlencoded::to_string(form).map_err(|e| {
             Error::authentication("could not encode the token request").with_source(e)
         })?;
+        let host = url.host_str().unwrap_or_default().to_string();
         let response = http
             .post(url)
             .header(
@@ -176,13 +208,16 @@ impl ClientCredentials {
             .send()
             .await
             .map_err(|e| {
+                // The message names the endpoint's host and the cause; the URL is dropped
+                // from reqwest's error, as from every other error of the crate.
                 let what = if e.is_timeout() {
-                    "the token endpoint did not answer in time"
+                    format!("the token endpoint {host} did not answer in time")
                 } else {
-                    "could not reach the token endpoint"
+                    format!(
+                        "could not reach the token endpoint {host}: {}",
+                        crate::error::root_cause(&e)
+                    )
                 };
-                // The message says which endpoint; the URL is dropped from reqwest's error,
-                // as from every other error of the crate.
                 Error::authentication(what).with_source(e.without_url())
             })?;
         let status = response.status();
@@ -255,10 +290,8 @@ pub(crate) fn token_from_answer(status: reqwest::StatusCode, bytes: &[u8]) -> Re
         }
         None => return Err(failed("the token endpoint's answer has no token_type")),
     }
-    Ok(AccessToken::new(
-        token.access_token,
-        lifetime(token.expires_in.as_ref()),
-    ))
+    let lifetime = lifetime(token.expires_in.as_ref()).map_err(|why| failed(&why))?;
+    Ok(AccessToken::new(token.access_token, Some(lifetime)))
 }
 
 impl fmt::Debug for ClientCredentials {
@@ -286,21 +319,54 @@ struct TokenBody {
     expires_in: Option<serde_json::Value>,
 }
 
-/// A token's lifetime from `expires_in`, whatever the endpoint sent: seconds as a number
-/// or a string (Entra's v1 endpoint sends strings), a negative number as already expired,
-/// and anything else, or too long for a `Duration`, as unknown: valid until the API
-/// refuses it.
-fn lifetime(expires_in: Option<&serde_json::Value>) -> Option<Duration> {
+/// How long a token is taken to last when its token endpoint's answer has no `expires_in`:
+/// 10 minutes. Microsoft Entra always sends one; a shorter guess only costs an earlier
+/// fetch, and a token refused before then is fetched again on the 401.
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 60);
+
+/// A token's lifetime from `expires_in`: seconds, as a number or as a string of digits
+/// (Entra's v1 endpoint sends strings); none, [`DEFAULT_TOKEN_LIFETIME`]. A lifetime
+/// longer than a day is taken as a day. A negative number, or anything else, makes the
+/// answer malformed: a token whose life cannot be known is not used.
+fn lifetime(expires_in: Option<&serde_json::Value>) -> std::result::Result<Duration, String> {
     use serde_json::Value;
-    match expires_in? {
-        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
-            (Some(secs), _, _) => Some(Duration::from_secs(secs)),
-            (None, Some(_negative), _) => Some(Duration::ZERO),
-            (None, None, Some(secs)) => Duration::try_from_secs_f64(secs.max(0.0)).ok(),
-            (None, None, None) => None,
+    let refused = |shown: String| {
+        format!(
+            "the token endpoint's expires_in is {shown}, not a number of seconds; the token is not used"
+        )
+    };
+    let secs = match expires_in {
+        None | Some(Value::Null) => return Ok(DEFAULT_TOKEN_LIFETIME),
+        Some(Value::Number(n)) => match (n.as_u64(), n.as_f64()) {
+            (Some(secs), _) => Duration::from_secs(secs),
+            (None, Some(secs)) if secs >= 0.0 => {
+                Duration::try_from_secs_f64(secs).unwrap_or(crate::retry::LONGEST)
+            }
+            _ => return Err(refused(n.to_string())),
         },
-        Value::String(s) => s.trim().parse::<u64>().ok().map(Duration::from_secs),
-        _ => None,
+        Some(Value::String(s)) => match s.trim().parse::<u64>() {
+            Ok(secs) => Duration::from_secs(secs),
+            Err(_) => {
+                return Err(refused(format!(
+                    "{:?}",
+                    s.chars().take(20).collect::<String>()
+                )));
+            }
+        },
+        Some(other) => return Err(refused(format!("a JSON {}", json_kind(other)))),
+    };
+    Ok(secs.min(crate::retry::LONGEST))
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }
 

@@ -50,6 +50,9 @@ pub(crate) struct ClientInner {
     pub(crate) retry: RetryPolicy,
     /// The cap on a success body.
     pub(crate) max_response_body: usize,
+    /// The timeout of one attempt, where this builder set the HTTP client's (not a
+    /// caller's own client), for the words of a timeout.
+    pub(crate) timeout: Option<Duration>,
 }
 
 impl Client {
@@ -231,12 +234,16 @@ impl ClientBuilder {
                 "no credentials: set .bearer_token(…) or .token_provider(ClientCredentials::new(…))",
             )
         })?;
-        let http = match self.http {
-            Some(http) => http,
-            None => http_client(
-                self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-                self.timeout.unwrap_or(DEFAULT_TIMEOUT),
-            )?,
+        let (http, timeout) = match self.http {
+            Some(http) => (http, None),
+            None => {
+                let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+                let http = http_client(
+                    self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+                    timeout,
+                )?;
+                (http, Some(timeout))
+            }
         };
         Ok(Client {
             inner: Arc::new(ClientInner {
@@ -249,6 +256,7 @@ impl ClientBuilder {
                 max_response_body: self
                     .max_response_body
                     .unwrap_or(crate::transport::DEFAULT_MAX_RESPONSE_BODY),
+                timeout,
             }),
         })
     }

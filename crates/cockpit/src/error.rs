@@ -2,7 +2,6 @@
 
 use std::{fmt, time::Duration};
 
-use cockpit_generated::types::ErrorResponse;
 use reqwest::StatusCode;
 use uuid::Uuid;
 
@@ -19,7 +18,11 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub(crate) const KEPT_BODY: usize = 16 * 1024;
 
 /// Why a call failed: what [`Error::kind`] returns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+///
+/// [`as_str`](ErrorKind::as_str) is its stable code in snake case (`bad_request`), which
+/// is also how it serializes: count or match errors by it, not by their message. Its
+/// `Display` is the words the messages use (`bad request`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// 400 Bad Request: the API rejected the request's content.
@@ -52,7 +55,30 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    fn as_str(self) -> &'static str {
+    /// The kind's stable code, in snake case: `bad_request`, `unauthorized`, `forbidden`,
+    /// `not_found`, `too_many_requests`, `server`, `unexpected_status`, `timeout`,
+    /// `connection`, `malformed_response`, `invalid_input`, `configuration`,
+    /// `authentication`. A code never changes once released.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest => "bad_request",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::TooManyRequests => "too_many_requests",
+            ErrorKind::Server => "server",
+            ErrorKind::UnexpectedStatus => "unexpected_status",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Connection => "connection",
+            ErrorKind::MalformedResponse => "malformed_response",
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::Configuration => "configuration",
+            ErrorKind::Authentication => "authentication",
+        }
+    }
+
+    /// The words that messages use.
+    fn words(self) -> &'static str {
         match self {
             ErrorKind::BadRequest => "bad request",
             ErrorKind::Unauthorized => "unauthorized",
@@ -85,22 +111,34 @@ impl ErrorKind {
 
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.words())
     }
 }
 
-/// The API's error body (`ErrorResponse` in the spec), as the server sent it.
+impl serde::Serialize for ErrorKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// The API's error body, as the server sent it: the documented `ErrorResponse`, or the
+/// RFC 9457 problem details that ASP.NET Core answers with (`title`, `detail`, `status`,
+/// `traceId`, and `errors` as an object of arrays). Both read into the same fields.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ApiError {
-    /// `statusCode`: the HTTP status code that represents the error scenario.
+    /// `statusCode` (or problem details' `status`): the HTTP status code of the error.
     pub status_code: Option<i32>,
-    /// `type`: the type of error that occurred.
+    /// `type`: the type of error that occurred (a URI in problem details).
     pub error_type: Option<String>,
-    /// `description`: describes the error scenario that occurred.
+    /// `description` (or problem details' `detail`, else `title`): what went wrong.
     pub description: Option<String>,
+    /// Problem details' `title`: a short summary of the problem type.
+    pub title: Option<String>,
     /// `correlationId`: the correlation id of the request, as the server knows it.
     pub correlation_id: Option<String>,
+    /// Problem details' `traceId`: the server's trace of the request.
+    pub trace_id: Option<String>,
     /// `errors`: the details of the errors, by property.
     pub errors: Vec<FieldError>,
 }
@@ -109,29 +147,77 @@ pub struct ApiError {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FieldError {
-    /// `propertyName`: the property involved in the error.
+    /// `propertyName` (or the key, in problem details): the property involved.
     pub property_name: Option<String>,
-    /// `description`: a description of each error for that property.
+    /// `description` (or the messages, in problem details): each error for that property.
     pub descriptions: Vec<String>,
 }
 
-impl From<ErrorResponse> for ApiError {
-    fn from(body: ErrorResponse) -> Self {
-        ApiError {
-            status_code: body.status_code,
-            error_type: body.type_,
-            description: body.description,
-            correlation_id: body.correlation_id,
-            errors: body
-                .errors
-                .unwrap_or_default()
-                .into_iter()
+impl ApiError {
+    /// Reads an error body: a JSON object in the documented shape or as problem details,
+    /// with any property absent, `null` or of an unexpected type left out rather than
+    /// refused. `None` for a body that is not a JSON object, or has none of these
+    /// properties.
+    pub(crate) fn from_body(body: &[u8]) -> Option<ApiError> {
+        use serde_json::Value;
+        let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+        let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
+            return None;
+        };
+        let text = |key: &str| match map.get(key) {
+            Some(Value::String(s)) => Some(s.clone()),
+            _ => None,
+        };
+        let int = |key: &str| {
+            map.get(key)
+                .and_then(Value::as_f64)
+                .filter(|f| {
+                    f.fract() == 0.0 && *f >= f64::from(i32::MIN) && *f <= f64::from(i32::MAX)
+                })
+                .map(|f| f as i32)
+        };
+        let messages = |v: &Value| match v {
+            Value::String(s) => vec![s.clone()],
+            Value::Array(items) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let errors = match map.get("errors") {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_object)
                 .map(|e| FieldError {
-                    property_name: e.property_name,
-                    descriptions: e.description.unwrap_or_default(),
+                    property_name: e
+                        .get("propertyName")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                    descriptions: e.get("description").map(messages).unwrap_or_default(),
                 })
                 .collect(),
-        }
+            Some(Value::Object(by_property)) => by_property
+                .iter()
+                .map(|(property, v)| FieldError {
+                    property_name: Some(property.clone()),
+                    descriptions: messages(v),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let title = text("title");
+        let api = ApiError {
+            status_code: int("statusCode").or_else(|| int("status")),
+            error_type: text("type"),
+            description: text("description")
+                .or_else(|| text("detail"))
+                .or_else(|| title.clone()),
+            title,
+            correlation_id: text("correlationId"),
+            trace_id: text("traceId"),
+            errors,
+        };
+        (api != ApiError::default()).then_some(api)
     }
 }
 
@@ -282,6 +368,20 @@ impl Error {
         self
     }
 
+    /// For a timeout of an idempotent call, before any answer came: the words say how long
+    /// it waited, since nothing is at stake (a call that changes something keeps "may have
+    /// been processed").
+    pub(crate) fn idempotent_timeout(self, timeout: Option<Duration>) -> Self {
+        if self.inner.kind != ErrorKind::Timeout || self.inner.status.is_some() {
+            return self;
+        }
+        let words = match timeout {
+            Some(t) => format!("no answer within {}", Wait(t)),
+            None => "no answer in time".to_string(),
+        };
+        self.with_detail(words)
+    }
+
     /// A copy, for every caller that shares one outcome (a failed token fetch): the source
     /// is kept as its message.
     pub(crate) fn duplicate(&self) -> Error {
@@ -346,7 +446,7 @@ impl Error {
                 // server, so a retry is safe. Checked before the timeout, which a connect
                 // timeout also is.
                 _ if e.is_connect() => Error::new(ErrorKind::Connection)
-                    .with_detail("could not connect")
+                    .with_detail(format!("could not connect: {}", root_cause(&e)))
                     .retryable(true)
                     .with_source(e.without_url()),
                 _ if e.is_timeout() => Error::new(ErrorKind::Timeout)
@@ -399,8 +499,8 @@ impl Error {
             err = err.with_detail(format!("the answer's body is over {cap} and was cut"));
         } else if status.is_success() {
             err = err.with_detail("the answer's body is not what the spec documents");
-        } else if let Ok(api) = serde_json::from_slice::<ErrorResponse>(&seen.body) {
-            err = err.with_api(ApiError::from(api));
+        } else if let Some(api) = ApiError::from_body(&seen.body) {
+            err = err.with_api(api);
         } else if !seen.body.is_empty() {
             // Say so, or the message would read as if the server had said nothing.
             err = err.with_detail("the error body is not the documented JSON (see its body)");
@@ -520,6 +620,17 @@ impl Error {
     }
 }
 
+/// The innermost message of an error's chain of sources, such as "Connection refused (os
+/// error 111)": what a person needs to see in the error's own words. It names no URL:
+/// reqwest's own message, which may, is the outermost.
+pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
 /// A wait as people say it: whole seconds, or milliseconds under a second.
 struct Wait(Duration);
 
@@ -539,7 +650,7 @@ struct Render<'a>(&'a Inner);
 impl fmt::Display for Render<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let e = self.0;
-        f.write_str(e.kind.as_str())?;
+        f.write_str(e.kind.words())?;
         if let Some(status) = e.status {
             write!(f, " ({})", status.as_u16())?;
         }
@@ -638,5 +749,68 @@ impl fmt::Debug for Error {
 impl fmt::Debug for Inner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Inner").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_body_and_problem_details_read_into_one_api_error() {
+        let documented = ApiError::from_body(
+            br#"{"statusCode": 400, "type": "ValidationError", "description": "Bad.",
+                "correlationId": "c", "errors": [{"propertyName": "email",
+                "description": ["is required", 5]}, {"propertyName": "x", "description": "one"}],
+                "extra": true}"#,
+        )
+        .unwrap();
+        assert_eq!(documented.status_code, Some(400));
+        assert_eq!(documented.error_type.as_deref(), Some("ValidationError"));
+        assert_eq!(documented.description.as_deref(), Some("Bad."));
+        assert_eq!(documented.correlation_id.as_deref(), Some("c"));
+        assert_eq!(documented.errors.len(), 2);
+        assert_eq!(documented.errors[0].descriptions, ["is required"]);
+        assert_eq!(documented.errors[1].descriptions, ["one"]);
+
+        let problem = ApiError::from_body(
+            "\u{feff}{\"title\": \"T\", \"detail\": \"D\", \"status\": 422.0, \"traceId\": \"00-1\",
+              \"errors\": {\"A\": [\"a1\", \"a2\"], \"B\": \"b\"}}"
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(problem.status_code, Some(422));
+        assert_eq!(problem.title.as_deref(), Some("T"));
+        assert_eq!(
+            problem.description.as_deref(),
+            Some("D"),
+            "detail over title"
+        );
+        assert_eq!(problem.trace_id.as_deref(), Some("00-1"));
+        assert_eq!(problem.errors[0].property_name.as_deref(), Some("A"));
+        assert_eq!(problem.errors[0].descriptions, ["a1", "a2"]);
+        assert_eq!(problem.errors[1].descriptions, ["b"]);
+
+        for not_one in [
+            &b"not json"[..],
+            b"[]",
+            b"{}",
+            b"{\"other\": 1}",
+            b"\"text\"",
+        ] {
+            assert_eq!(ApiError::from_body(not_one), None);
+        }
+    }
+
+    #[test]
+    fn kinds_have_stable_snake_case_codes() {
+        assert_eq!(ErrorKind::BadRequest.as_str(), "bad_request");
+        assert_eq!(ErrorKind::MalformedResponse.as_str(), "malformed_response");
+        assert_eq!(ErrorKind::BadRequest.to_string(), "bad request");
+        assert_eq!(
+            serde_json::to_string(&ErrorKind::TooManyRequests).unwrap(),
+            "\"too_many_requests\""
+        );
+        assert!(ErrorKind::BadRequest < ErrorKind::Unauthorized);
     }
 }

@@ -37,8 +37,8 @@ mod transport;
 mod generated_ops;
 
 pub use auth::{
-    AccessToken, ClientCredentials, DEFAULT_SCOPE, DEFAULT_TOKEN_URL, StaticToken, TokenFuture,
-    TokenProvider,
+    AccessToken, ClientCredentials, DEFAULT_SCOPE, DEFAULT_TOKEN_LIFETIME, DEFAULT_TOKEN_URL,
+    StaticToken, TokenFuture, TokenProvider,
 };
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,

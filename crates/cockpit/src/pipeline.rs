@@ -190,7 +190,10 @@ async fn run<C: Call>(
                 span.record("http.response.status_code", status.as_u16());
             }
             span.record("attempts", e.attempts());
-            span.record("error.kind", tracing::field::display(e.kind()));
+            span.record("error.kind", e.kind().as_str());
+            // One event for the failed call, inside its span, so that a log at WARN shows
+            // it with its operation and correlation id. The message holds no secret.
+            tracing::warn!(error.kind = e.kind().as_str(), "call failed: {e}");
         }
     }
     result
@@ -278,6 +281,11 @@ async fn attempts<C: Call>(
                 .with_correlation_id(correlation_id)
                 .with_attempts(attempts),
         };
+        let err = if op.idempotent {
+            err.idempotent_timeout(inner.timeout)
+        } else {
+            err
+        };
         if err.kind() == ErrorKind::Unauthorized && !replayed_401 && inner.tokens.can_refresh() {
             // A 401 was not processed: drop the refused token and replay once.
             inner.tokens.invalidate(&bearer);
@@ -302,7 +310,7 @@ async fn attempts<C: Call>(
         tracing::debug!(
             attempt = attempts,
             delay_ms = delay.as_millis() as u64,
-            error.kind = %err.kind(),
+            error.kind = err.kind().as_str(),
             "retrying"
         );
         tokio::time::sleep(delay).await;

@@ -141,7 +141,8 @@ async fn every_operation_turns_a_404_into_not_found_with_the_api_error() {
             format!(
                 "Error {{ kind: NotFound, status: 404, correlation_id: \"{CORRELATION}\", \
                  api: ApiError {{ status_code: Some(404), error_type: Some(\"NotFound\"), \
-                 description: Some(\"Nothing here.\"), correlation_id: Some(\"{CORRELATION}\"), \
+                 description: Some(\"Nothing here.\"), title: None, \
+                 correlation_id: Some(\"{CORRELATION}\"), trace_id: None, \
                  errors: [] }}, body: {:?}, attempts: 1 }}",
                 err.body().unwrap()
             )

@@ -275,3 +275,88 @@ async fn no_error_path_leaks_the_token_or_the_client_secret() {
         }
     }
 }
+
+/// The README's subscriber (INFO, with span closes) shows how a call ended: the failed
+/// call's WARN event with its error code, the span's status, attempts and duration, and
+/// the token fetch as a span of its own with the endpoint's host and outcome. No secret.
+#[tokio::test(flavor = "current_thread")]
+async fn the_readme_subscriber_shows_how_calls_and_token_fetches_end() {
+    use serde_json::json;
+
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    const ISSUED: &str = "issued-SECRET-5ca1ab1e";
+    let tokens = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "expires_in": 3599, "access_token": ISSUED
+        })))
+        .mount(&tokens)
+        .await;
+    let api = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&api)
+        .await;
+    let client = Client::builder()
+        .base_url(api.uri())
+        .tenant(TENANT)
+        .token_provider(
+            ClientCredentials::new("app", SecretString::from(CLIENT_SECRET))
+                .token_url(format!("{}/token", tokens.uri())),
+        )
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = reset(&client).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let failed = logs
+        .lines()
+        .find(|l| l.contains("call failed"))
+        .unwrap_or_else(|| panic!("a failed call logs an event:\n{logs}"));
+    assert!(failed.contains("WARN"), "{failed}");
+    assert!(failed.contains("error.kind=\"server\""), "{failed}");
+    assert!(
+        failed.contains("operation=\"resetCustomerUserPassword\""),
+        "{failed}"
+    );
+    let closed = logs
+        .lines()
+        .find(|l| {
+            l.contains("cockpit.request") && l.contains("close") && !l.contains("cockpit.token")
+        })
+        .unwrap_or_else(|| panic!("the call's span closes:\n{logs}"));
+    for field in [
+        "http.response.status_code=500",
+        "attempts=1",
+        "duration_ms=",
+        "error.kind=\"server\"",
+    ] {
+        assert!(closed.contains(field), "{field} in {closed}");
+    }
+    let token = logs
+        .lines()
+        .find(|l| l.contains("cockpit.token") && l.contains("close"))
+        .unwrap_or_else(|| panic!("the token fetch is a span:\n{logs}"));
+    for field in [
+        "server.address=127.0.0.1",
+        "outcome=\"issued\"",
+        "duration_ms=",
+    ] {
+        assert!(token.contains(field), "{field} in {token}");
+    }
+    assert!(
+        !logs.contains(ISSUED) && !logs.contains(CLIENT_SECRET),
+        "{logs}"
+    );
+}
