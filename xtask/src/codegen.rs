@@ -113,12 +113,15 @@ pub(crate) fn generate(root: &Path) -> Result<Vec<(&'static str, String)>> {
         .with_context(|| format!("reading {}", spec_path.display()))?;
     let spec: OpenAPI =
         serde_yaml_ng::from_str(&text).with_context(|| format!("parsing {SPEC} as OpenAPI 3.0"))?;
-    let (spec, adjustments) = prepare(spec)?;
+    let (spec, adjustments, promises) = prepare(spec)?;
     let file = render(&spec)?;
     let mut sdk_file = file.clone();
     sdk_file
         .items
         .extend(syn::parse2::<syn::File>(crate::facade::conversions(&file)?)?.items);
+    sdk_file
+        .items
+        .extend(syn::parse2::<syn::File>(crate::directions::drift_impls(&file, &promises)?)?.items);
     let sdk = prettyplease::unparse(&sdk_file);
     let facade = crate::facade::render(&spec, &file)?;
     let header = header(
@@ -220,7 +223,9 @@ fn render(spec: &OpenAPI) -> Result<syn::File> {
 ///
 /// Shapes it cannot adjust (two body types, two request media types) are refused with an
 /// error naming the operation.
-pub(crate) fn prepare(mut spec: OpenAPI) -> Result<(OpenAPI, Vec<String>)> {
+pub(crate) fn prepare(
+    mut spec: OpenAPI,
+) -> Result<(OpenAPI, Vec<String>, crate::directions::Promises)> {
     let mut adjustments = Vec::new();
     let bearer_schemes: BTreeSet<String> = spec
         .components
@@ -360,9 +365,9 @@ pub(crate) fn prepare(mut spec: OpenAPI) -> Result<(OpenAPI, Vec<String>)> {
             }
         }
     }
-    crate::directions::split(&mut spec, &mut adjustments)?;
+    let promises = crate::directions::split(&mut spec, &mut adjustments)?;
     hoist_limited_strings(&mut spec, &mut adjustments);
-    Ok((spec, adjustments))
+    Ok((spec, adjustments, promises))
 }
 
 /// The component schemas that are plain strings with a `maxLength`: their names and limits.
@@ -601,7 +606,7 @@ components:
 
     #[test]
     fn pipeline_headers_leave_the_parameters_and_the_header_says_so() {
-        let (out, adjustments) = prepare(spec(MIXED)).unwrap();
+        let (out, adjustments, _) = prepare(spec(MIXED)).unwrap();
         let op = out.paths.paths["/things/{id}"]
             .as_item()
             .unwrap()
@@ -625,7 +630,7 @@ components:
 
     #[test]
     fn an_idempotency_override_is_listed() {
-        let (_, adjustments) = prepare(spec(MIXED)).unwrap();
+        let (_, adjustments, _) = prepare(spec(MIXED)).unwrap();
         assert!(
             !adjustments
                 .iter()
@@ -635,7 +640,7 @@ components:
             "      operationId: patchThing\n",
             "      operationId: patchThing\n      x-cockpit-idempotent: true\n",
         );
-        let (_, adjustments) = prepare(spec(&overridden)).unwrap();
+        let (_, adjustments, _) = prepare(spec(&overridden)).unwrap();
         assert!(
             adjustments.iter().any(|a| a
                 == "patchThing: PATCH idempotent by `x-cockpit-idempotent` in the spec, against its method's default"),
@@ -654,7 +659,7 @@ components:
 
     #[test]
     fn bodiless_error_responses_are_dropped_only_when_mixed_with_bodies() {
-        let (out, adjustments) = prepare(spec(MIXED)).unwrap();
+        let (out, adjustments, _) = prepare(spec(MIXED)).unwrap();
         let op = out.paths.paths["/things/{id}"]
             .as_item()
             .unwrap()
@@ -675,7 +680,7 @@ components:
             r##"{ $ref: "#/components/responses/Bad" }"##,
             "{ description: Bad }",
         );
-        let (out, adjustments) = prepare(spec(&plain)).unwrap();
+        let (out, adjustments, _) = prepare(spec(&plain)).unwrap();
         let op = out.paths.paths["/things/{id}"]
             .as_item()
             .unwrap()

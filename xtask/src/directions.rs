@@ -22,6 +22,8 @@ use anyhow::{Result, bail};
 use openapiv3::{
     AdditionalProperties, AnySchema, OpenAPI, ReferenceOr, Schema, SchemaData, SchemaKind, Type,
 };
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
 
 /// The suffix of a request's copy of a schema that both directions use.
 pub(crate) const INPUT_SUFFIX: &str = "Input";
@@ -30,9 +32,52 @@ const PREFIX: &str = "#/components/schemas/";
 /// The schemas that both directions use, each with its request copy's name.
 pub(crate) type Split = BTreeMap<String, String>;
 
+/// What the spec says of one property of a response schema, as written (before [`tolerate`]
+/// eases it): what the drift report checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Promise {
+    /// The property's name on the wire.
+    pub(crate) wire: String,
+    /// `required` and not `nullable`: the spec says it is always there.
+    pub(crate) always: bool,
+    /// Its `maxLength`, for a string.
+    pub(crate) max_length: Option<usize>,
+}
+
+/// The component schemas that responses use, each with what the spec promises of its
+/// properties.
+pub(crate) type Promises = BTreeMap<String, Vec<Promise>>;
+
+/// What the spec promises of the properties of `schema`, where it is an object.
+fn promises(schema: &Schema) -> Vec<Promise> {
+    let SchemaKind::Type(Type::Object(o)) = &schema.schema_kind else {
+        return Vec::new();
+    };
+    o.properties
+        .iter()
+        .map(|(wire, p)| {
+            let (nullable, max_length) = match p {
+                ReferenceOr::Item(p) => (
+                    p.schema_data.nullable,
+                    match &p.schema_kind {
+                        SchemaKind::Type(Type::String(s)) => s.max_length,
+                        _ => None,
+                    },
+                ),
+                ReferenceOr::Reference { .. } => (false, None),
+            };
+            Promise {
+                wire: wire.clone(),
+                always: o.required.contains(wire) && !nullable,
+                max_length,
+            }
+        })
+        .collect()
+}
+
 /// Splits the spec's component schemas by direction and makes the response side tolerant.
-/// Returns the schemas that were copied for requests.
-pub(crate) fn split(spec: &mut OpenAPI, adjustments: &mut Vec<String>) -> Result<Split> {
+/// Returns what the spec, as written, promises of each response schema.
+pub(crate) fn split(spec: &mut OpenAPI, adjustments: &mut Vec<String>) -> Result<Promises> {
     let components = spec.components.clone().unwrap_or_default();
     let mut request_roots = BTreeSet::new();
     let mut response_roots = BTreeSet::new();
@@ -107,10 +152,12 @@ pub(crate) fn split(spec: &mut OpenAPI, adjustments: &mut Vec<String>) -> Result
             }
         }
     }
+    let mut promised = Promises::new();
     for name in &responses {
         let Some(ReferenceOr::Item(schema)) = schemas.get_mut(name) else {
             continue;
         };
+        promised.insert(name.clone(), promises(schema));
         let mut eased = BTreeSet::new();
         tolerate(schema, &mut eased);
         if !eased.is_empty() {
@@ -120,7 +167,67 @@ pub(crate) fn split(spec: &mut OpenAPI, adjustments: &mut Vec<String>) -> Result
             ));
         }
     }
-    Ok(both)
+    Ok(promised)
+}
+
+/// The drift walk of every response schema, for the generated client's file:
+/// `impl Drift for types::X`, checking what the spec as written promises (see `Promise`),
+/// the unknown properties kept in `extra`, and every property whose value is another
+/// response schema.
+pub(crate) fn drift_impls(file: &syn::File, promised: &Promises) -> Result<TokenStream> {
+    let structs = crate::facade::type_items(file);
+    let mut out = Vec::new();
+    for (name, props) in promised {
+        let Some(item) = structs.get(name) else {
+            continue;
+        };
+        let mut checks = Vec::new();
+        for field in &item.fields {
+            let Some(ident) = field.ident.as_ref() else {
+                continue;
+            };
+            if ident == "extra" {
+                checks.push(quote!(report.unknown(&self.extra);));
+                continue;
+            }
+            let wire =
+                crate::facade::serde_rename(&field.attrs).unwrap_or_else(|| ident.to_string());
+            let promise = props.iter().find(|p| p.wire == wire);
+            if let Some(p) = promise.filter(|p| p.always) {
+                checks.push(quote!(report.missing(#wire, self.#ident.is_none());));
+            }
+            if let Some(max) = promise.and_then(|p| p.max_length) {
+                checks.push(quote!(report.over_limit(#wire, self.#ident.as_deref(), #max);));
+            }
+            let inner = innermost(&field.ty);
+            if inner.is_some_and(|t| promised.contains_key(&t) && structs.contains_key(&t)) {
+                checks.push(quote!(report.nested(#wire, &self.#ident);));
+            }
+        }
+        let ident = format_ident!("{name}");
+        out.push(quote! {
+            impl ::cockpit_generated::drift::Drift for types::#ident {
+                fn drift(&self, report: &mut ::cockpit_generated::drift::Report) {
+                    #(#checks)*
+                }
+            }
+        });
+    }
+    Ok(quote!(#(#out)*))
+}
+
+/// The last name of a type inside any `Option`, `Vec` and `Box`.
+fn innermost(ty: &syn::Type) -> Option<String> {
+    let syn::Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    let name = last.ident.to_string();
+    if matches!(name.as_str(), "Option" | "Vec" | "Box")
+        && let syn::PathArguments::AngleBracketed(args) = &last.arguments
+        && let Some(syn::GenericArgument::Type(inner)) = args.args.first()
+    {
+        return innermost(inner);
+    }
+    Some(name)
 }
 
 fn operations_mut(

@@ -997,18 +997,7 @@ fn send_types(output: &syn::ReturnType) -> Result<(syn::Type, syn::Type)> {
 /// against the request's limits and named when it breaks one. The unknown properties that
 /// the response kept (`extra`) are not sent: the request schema forbids them.
 pub(crate) fn conversions(file: &syn::File) -> Result<TokenStream> {
-    let types = file.items.iter().find_map(|i| match i {
-        syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|c| &c.1),
-        _ => None,
-    });
-    let structs: BTreeMap<String, &syn::ItemStruct> = types
-        .into_iter()
-        .flatten()
-        .filter_map(|item| match item {
-            syn::Item::Struct(s) => Some((s.ident.to_string(), s)),
-            _ => None,
-        })
-        .collect();
+    let structs = type_items(file);
     let mut out = Vec::new();
     for (name, input) in &structs {
         let Some(base) = name.strip_suffix(crate::directions::INPUT_SUFFIX) else {
@@ -1059,8 +1048,24 @@ pub(crate) fn conversions(file: &syn::File) -> Result<TokenStream> {
     Ok(quote!(#(#out)*))
 }
 
+/// The structs of the generated `types` module, by name.
+pub(crate) fn type_items(file: &syn::File) -> BTreeMap<String, &syn::ItemStruct> {
+    let types = file.items.iter().find_map(|i| match i {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|c| &c.1),
+        _ => None,
+    });
+    types
+        .into_iter()
+        .flatten()
+        .filter_map(|item| match item {
+            syn::Item::Struct(s) => Some((s.ident.to_string(), s)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The name that `#[serde(rename = "…")]` gives a field, if any.
-fn serde_rename(attrs: &[syn::Attribute]) -> Option<String> {
+pub(crate) fn serde_rename(attrs: &[syn::Attribute]) -> Option<String> {
     let mut found = None;
     for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
         let _ = attr.parse_nested_meta(|meta| {

@@ -85,6 +85,10 @@ struct Connection {
     /// Print the outcome, and errors, as JSON
     #[arg(long, global = true)]
     json: bool,
+    /// Say on stderr where an answer differs from the spec (unknown properties, values
+    /// over a documented limit), once per operation and property
+    #[arg(long, global = true)]
+    show_drift: bool,
 }
 
 /// The hand-written conveniences. Every operation of the spec is also a subcommand of its
@@ -181,6 +185,9 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     let json = conn.json;
+    if conn.show_drift {
+        show_drift();
+    }
     let job = match matches
         .subcommand()
         .and_then(|(name, sub)| operations::find(name).map(|op| (op, sub)))
@@ -441,6 +448,23 @@ fn user_flag(property: &str) -> String {
         "temporaryPassword" => "temporary-password-env".to_string(),
         other => operations::kebab(other),
     }
+}
+
+/// Prints the SDK's drift reports (the `cockpit::drift` target) on stderr, and nothing
+/// else it traces.
+fn show_drift() {
+    use tracing_subscriber::{Layer, layer::SubscriberExt, util::SubscriberInitExt};
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .without_time()
+        .with_target(false)
+        .with_level(false)
+        .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+            meta.target() == "cockpit::drift"
+        }));
+    // Nothing else sets a subscriber in this process; if something had, its own stays.
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
 fn code_for(e: &Error) -> u8 {

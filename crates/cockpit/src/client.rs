@@ -53,7 +53,13 @@ pub(crate) struct ClientInner {
     /// The timeout of one attempt, where this builder set the HTTP client's (not a
     /// caller's own client), for the words of a timeout.
     pub(crate) timeout: Option<Duration>,
+    /// The drift already reported, by operation, JSON path and kind: each once.
+    pub(crate) drift_seen: std::sync::Mutex<DriftSeen>,
 }
+
+/// What [`ClientInner::drift_seen`] holds.
+pub(crate) type DriftSeen =
+    std::collections::HashSet<(&'static str, String, cockpit_generated::drift::DriftKind)>;
 
 impl Client {
     /// A builder with the defaults: the documented server, 10 s to connect, 30 s a call,
@@ -257,6 +263,7 @@ impl ClientBuilder {
                     .max_response_body
                     .unwrap_or(crate::transport::DEFAULT_MAX_RESPONSE_BODY),
                 timeout,
+                drift_seen: Default::default(),
             }),
         })
     }

@@ -48,7 +48,7 @@ pub(crate) type RawResult<T, E> =
 /// the generated client. The generated glue implements it for every operation.
 pub(crate) trait Call: Send + Sync {
     /// The decoded success body (`()` when the operation documents none).
-    type Value: Send + serde::de::DeserializeOwned;
+    type Value: Send + serde::de::DeserializeOwned + cockpit_generated::drift::Drift;
     /// The error body type that the operation declares.
     type ErrorBody: Send;
 
@@ -239,9 +239,12 @@ async fn attempts<C: Call>(
         attempts = attempts.saturating_add(1);
         let err = match input.attempt(&raw).await {
             Ok(value) => {
+                let status = value.status();
+                let value = value.into_inner();
+                report_drift(client, op, &value);
                 return Ok(Response {
-                    status: value.status(),
-                    value: value.into_inner(),
+                    status,
+                    value,
                     correlation_id,
                     attempts,
                 });
@@ -254,6 +257,7 @@ async fn attempts<C: Call>(
                     Some(seen) if seen.status.is_success() && !seen.truncated => {
                         match crate::decode::recover::<C::Value>(&body) {
                             Ok(value) => {
+                                report_drift(client, op, &value);
                                 return Ok(Response {
                                     status: seen.status,
                                     value,
@@ -314,6 +318,37 @@ async fn attempts<C: Call>(
             "retrying"
         );
         tokio::time::sleep(delay).await;
+    }
+}
+
+/// Reports what an answer carries that the spec does not say: one WARN event on the target
+/// `cockpit::drift` for each operation, JSON path and kind, once in the client's life. The
+/// walk allocates nothing when the answer is what the spec documents.
+fn report_drift<T: cockpit_generated::drift::Drift>(client: &Client, op: &Operation, value: &T) {
+    let found = cockpit_generated::drift::drift_of(value);
+    if found.is_empty() {
+        return;
+    }
+    let mut seen = client
+        .inner
+        .drift_seen
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    for f in found {
+        let key = (op.id, f.path.clone(), f.kind.clone());
+        if seen.contains(&key) {
+            continue;
+        }
+        tracing::warn!(
+            target: "cockpit::drift",
+            operation = op.id,
+            json_path = %f.path,
+            "{} answered {}: {}; the spec should learn it (openapi/cloudcockpit.yaml, then `cargo xtask codegen`)",
+            op.id,
+            f.path,
+            f.kind
+        );
+        seen.insert(key);
     }
 }
 

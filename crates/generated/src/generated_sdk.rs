@@ -2606,3 +2606,40 @@ impl ::std::convert::TryFrom<types::CustomerUser> for types::CustomerUserInput {
         }
     }
 }
+impl ::cockpit_generated::drift::Drift for types::CustomerLicense {
+    fn drift(&self, report: &mut ::cockpit_generated::drift::Report) {
+        report.unknown(&self.extra);
+    }
+}
+impl ::cockpit_generated::drift::Drift for types::CustomerUser {
+    fn drift(&self, report: &mut ::cockpit_generated::drift::Report) {
+        report.over_limit("displayName", self.display_name.as_deref(), 50usize);
+        report.over_limit("email", self.email.as_deref(), 48usize);
+        report.over_limit("firstName", self.first_name.as_deref(), 50usize);
+        report.over_limit("lastName", self.last_name.as_deref(), 50usize);
+        report.unknown(&self.extra);
+    }
+}
+impl ::cockpit_generated::drift::Drift for types::CustomerUserPage {
+    fn drift(&self, report: &mut ::cockpit_generated::drift::Report) {
+        report.nested("items", &self.items);
+        report.nested("paginationParameters", &self.pagination_parameters);
+        report.unknown(&self.extra);
+    }
+}
+impl ::cockpit_generated::drift::Drift for types::ErrorDetail {
+    fn drift(&self, report: &mut ::cockpit_generated::drift::Report) {
+        report.unknown(&self.extra);
+    }
+}
+impl ::cockpit_generated::drift::Drift for types::ErrorResponse {
+    fn drift(&self, report: &mut ::cockpit_generated::drift::Report) {
+        report.nested("errors", &self.errors);
+        report.unknown(&self.extra);
+    }
+}
+impl ::cockpit_generated::drift::Drift for types::PaginationParameters {
+    fn drift(&self, report: &mut ::cockpit_generated::drift::Report) {
+        report.unknown(&self.extra);
+    }
+}

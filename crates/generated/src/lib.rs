@@ -43,6 +43,7 @@ extern crate self as cockpit_generated;
     clippy::indexing_slicing
 )]
 mod generated_sdk;
+pub mod drift;
 mod limited;
 mod narrow;
 mod secret;
