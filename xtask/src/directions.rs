@@ -193,7 +193,7 @@ pub(crate) fn drift_impls(file: &syn::File, promised: &Promises) -> Result<Token
             let wire =
                 crate::facade::serde_rename(&field.attrs).unwrap_or_else(|| ident.to_string());
             let promise = props.iter().find(|p| p.wire == wire);
-            if let Some(p) = promise.filter(|p| p.always) {
+            if promise.is_some_and(|p| p.always) {
                 checks.push(quote!(report.missing(#wire, self.#ident.is_none());));
             }
             if let Some(max) = promise.and_then(|p| p.max_length) {
