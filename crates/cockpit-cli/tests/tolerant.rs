@@ -21,7 +21,7 @@ const LIST_PATH: &str = "/v1/Customers/3f1c9a52-8a7e-4d7c-9a55-0c1e2b3d4f50/user
 fn dotnet_user(n: usize) -> Value {
     json!({
         "id": format!("00000000-0000-4000-8000-{n:012}"),
-        "displayName": format!("{n:02} {}", "A very long display name typed in the admin center".repeat(1)),
+        "displayName": format!("{n:02} A very long display name typed in the admin center"),
         "email": null,
         "firstName": null,
         "location": "PT",
