@@ -119,3 +119,108 @@ pub fn cli_args(op: &Operation) -> Vec<String> {
     args.extend(["--correlation-id".to_string(), CORRELATION.to_string()]);
     args
 }
+
+/// The JSON pointers of every object in `value` (itself included), at any depth.
+pub fn objects(value: &Value) -> Vec<String> {
+    fn walk(value: &Value, at: String, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    walk(
+                        v,
+                        format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                        out,
+                    );
+                }
+                out.push(at);
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(v, format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, String::new(), &mut out);
+    out
+}
+
+/// Every property of every object in `value`: the pointer of its object, and its name.
+pub fn properties(value: &Value) -> Vec<(String, String)> {
+    objects(value)
+        .into_iter()
+        .flat_map(|at| {
+            let names: Vec<String> = value
+                .pointer(&at)
+                .and_then(Value::as_object)
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
+            names.into_iter().map(move |name| (at.clone(), name))
+        })
+        .collect()
+}
+
+/// The pointers of the strings in `value` whose schema gives a `maxLength`, with it.
+pub fn limited_strings(spec: &Value, schema: &Value, value: &Value) -> Vec<(String, usize)> {
+    fn walk(
+        spec: &Value,
+        schema: &Value,
+        value: &Value,
+        at: String,
+        out: &mut Vec<(String, usize)>,
+    ) {
+        let schema = resolve(spec, schema);
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    walk(spec, &schema["properties"][k], v, format!("{at}/{k}"), out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(spec, &schema["items"], v, format!("{at}/{i}"), out);
+                }
+            }
+            Value::String(_) => {
+                if let Some(max) = schema["maxLength"].as_u64() {
+                    out.push((at, max as usize));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(spec, schema, value, String::new(), &mut out);
+    out
+}
+
+/// The schema of `op`'s documented 200 body, if it has one.
+pub fn success_schema<'a>(spec: &'a Value, op: &Operation) -> Option<&'a Value> {
+    let schema = &operation(spec, op)["responses"]["200"]["content"]["application/json"]["schema"];
+    (!schema.is_null()).then_some(schema)
+}
+
+/// `value` as JSON text with every integer written as an integral float (`2` as `2.0`).
+pub fn integral_floats(value: &Value) -> String {
+    match value {
+        Value::Number(n) if n.is_i64() || n.is_u64() => format!("{n}.0"),
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(integral_floats)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("{}:{}", Value::String(k.clone()), integral_floats(v)))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        other => other.to_string(),
+    }
+}
