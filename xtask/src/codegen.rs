@@ -717,6 +717,78 @@ components:
         );
     }
 
+    /// A schema that both directions use is split; the response side reads any property
+    /// absent, keeps unknown ones, reads past a request limit and keeps an enum open; the
+    /// request side keeps every limit; the drift walk checks what the spec promised.
+    #[test]
+    fn responses_are_read_tolerantly_and_requests_stay_strict() {
+        let yaml = r##"
+openapi: 3.0.3
+info: { title: t, version: v1 }
+paths:
+  /things:
+    post:
+      operationId: putThing
+      requestBody:
+        required: true
+        content: { application/json: { schema: { $ref: "#/components/schemas/Thing" } } }
+      responses:
+        "200":
+          description: OK
+          content: { application/json: { schema: { $ref: "#/components/schemas/Thing" } } }
+components:
+  schemas:
+    Thing:
+      type: object
+      additionalProperties: false
+      required: [name, state]
+      properties:
+        name: { type: string, maxLength: 5 }
+        state: { type: string, enum: [On, Off] }
+"##;
+        let (prepared, adjustments, promises) = prepare(spec(yaml)).unwrap();
+        assert!(
+            adjustments.iter().any(|a| a
+                == "Thing: used by requests and responses; requests send ThingInput (strict, as the spec says), responses read Thing (tolerant)"),
+            "{adjustments:?}"
+        );
+        assert_eq!(promises["Thing"][0].max_length, Some(5));
+        assert!(promises["Thing"].iter().all(|p| p.always));
+        let file = render(&prepared).unwrap();
+        let text = prettyplease::unparse(&file);
+        let drift = crate::directions::drift_impls(&file, &promises)
+            .unwrap()
+            .to_string();
+        let conversions = crate::facade::conversions(&file).unwrap().to_string();
+        for (what, needle) in [
+            (
+                "the read type keeps unknown properties",
+                "pub extra: ::serde_json::Map<",
+            ),
+            (
+                "the read type keeps the enum open",
+                "::cockpit_generated::Open<ThingState>",
+            ),
+            (
+                "the request type keeps the limit",
+                "::cockpit_generated::Limited<5>",
+            ),
+            (
+                "the request type refuses unknown properties",
+                "#[serde(deny_unknown_fields)]\n    pub struct ThingInput",
+            ),
+        ] {
+            assert!(text.contains(needle), "{what}: {needle}\n{text}");
+        }
+        assert!(drift.contains("report . missing (\"name\""), "{drift}");
+        assert!(drift.contains("report . over_limit (\"name\""), "{drift}");
+        assert!(drift.contains("report . nested (\"state\""), "{drift}");
+        assert!(
+            conversions.contains("TryFrom < types :: Thing > for types :: ThingInput"),
+            "{conversions}"
+        );
+    }
+
     #[test]
     fn fingerprint_ignores_line_endings_only() {
         assert_eq!(fingerprint("a\nb\n"), fingerprint("a\r\nb\r\n"));

@@ -153,19 +153,28 @@ pub(crate) fn split(spec: &mut OpenAPI, adjustments: &mut Vec<String>) -> Result
         }
     }
     let mut promised = Promises::new();
+    let mut hoisted = Vec::new();
     for name in &responses {
         let Some(ReferenceOr::Item(schema)) = schemas.get_mut(name) else {
             continue;
         };
         promised.insert(name.clone(), promises(schema));
         let mut eased = BTreeSet::new();
-        tolerate(schema, &mut eased);
+        tolerate(schema, name, &mut eased, &mut hoisted);
         if !eased.is_empty() {
             adjustments.push(format!(
                 "{name}: read tolerantly in responses: {}",
                 eased.into_iter().collect::<Vec<_>>().join(", ")
             ));
         }
+    }
+    for (name, enumeration) in hoisted {
+        if schemas.contains_key(&name) {
+            bail!(
+                "the closed enum of a response property would be named {name}, which another schema has; rename that one"
+            );
+        }
+        schemas.insert(name, ReferenceOr::Item(enumeration));
     }
     Ok(promised)
 }
@@ -200,7 +209,9 @@ pub(crate) fn drift_impls(file: &syn::File, promised: &Promises) -> Result<Token
                 checks.push(quote!(report.over_limit(#wire, self.#ident.as_deref(), #max);));
             }
             let inner = innermost(&field.ty);
-            if inner.is_some_and(|t| promised.contains_key(&t) && structs.contains_key(&t)) {
+            if inner.is_some_and(|t| {
+                t == "Open" || (promised.contains_key(&t) && structs.contains_key(&t))
+            }) {
                 checks.push(quote!(report.nested(#wire, &self.#ident);));
             }
         }
@@ -214,6 +225,37 @@ pub(crate) fn drift_impls(file: &syn::File, promised: &Promises) -> Result<Token
         });
     }
     Ok(quote!(#(#out)*))
+}
+
+/// For a string enum, the schema that reads it open: `x-rust-type`
+/// `cockpit_generated::Open<name>`, with the closed enum added to `hoisted` as `name`.
+fn open_enum(schema: &Schema, name: &str, hoisted: &mut Vec<(String, Schema)>) -> Option<Schema> {
+    let SchemaKind::Type(Type::String(s)) = &schema.schema_kind else {
+        return None;
+    };
+    if s.enumeration.is_empty() {
+        return None;
+    }
+    let mut closed = schema.clone();
+    closed.schema_data.nullable = false;
+    hoisted.push((name.to_string(), closed));
+    let mut open = Schema {
+        schema_data: SchemaData {
+            description: schema.schema_data.description.clone(),
+            ..Default::default()
+        },
+        schema_kind: SchemaKind::Any(AnySchema::default()),
+    };
+    open.schema_data.extensions.insert(
+        "x-rust-type".into(),
+        serde_json::json!({
+            "crate": "cockpit-generated",
+            "version": "*",
+            "path": "cockpit_generated::Open",
+            "parameters": [{"$ref": format!("{PREFIX}{name}")}],
+        }),
+    );
+    Some(open)
 }
 
 /// The last name of a type inside any `Option`, `Vec` and `Box`.
@@ -346,11 +388,27 @@ fn retarget_schema(schema: &mut Schema, split: &Split) {
 
 /// Makes a schema read what the server may send: at every depth, every property optional
 /// (absent or `null`), unknown properties kept, no length, pattern or range limit, and an
-/// enum open to values it does not list. Adds to `eased` what it changed.
-pub(crate) fn tolerate(schema: &mut Schema, eased: &mut BTreeSet<&'static str>) {
-    let boxed = |r: &mut ReferenceOr<Box<Schema>>, eased: &mut BTreeSet<&'static str>| {
+/// enum open to values it does not list. Adds to `eased` what it changed, and to `hoisted`
+/// the closed enum, as a component schema named after `name` and the property, of each
+/// enum property that becomes `cockpit_generated::Open<that enum>`.
+pub(crate) fn tolerate(
+    schema: &mut Schema,
+    name: &str,
+    eased: &mut BTreeSet<&'static str>,
+    hoisted: &mut Vec<(String, Schema)>,
+) {
+    use heck::ToUpperCamelCase;
+    let boxed = |r: &mut ReferenceOr<Box<Schema>>,
+                 name: &str,
+                 eased: &mut BTreeSet<&'static str>,
+                 hoisted: &mut Vec<(String, Schema)>| {
         if let ReferenceOr::Item(s) = r {
-            tolerate(s, eased);
+            if let Some(open) = open_enum(s, name, hoisted) {
+                **s = open;
+                eased.insert("enums kept open (cockpit_generated::Open)");
+            } else {
+                tolerate(s, name, eased, hoisted);
+            }
         }
     };
     match &mut schema.schema_kind {
@@ -371,8 +429,13 @@ pub(crate) fn tolerate(schema: &mut Schema, eased: &mut BTreeSet<&'static str>) 
                 )));
                 eased.insert("unknown properties kept in `extra`");
             }
-            for p in o.properties.values_mut() {
-                boxed(p, eased);
+            for (property, p) in o.properties.iter_mut() {
+                boxed(
+                    p,
+                    &format!("{name}{}", property.to_upper_camel_case()),
+                    eased,
+                    hoisted,
+                );
             }
         }
         SchemaKind::Type(Type::Array(a)) => {
@@ -380,7 +443,7 @@ pub(crate) fn tolerate(schema: &mut Schema, eased: &mut BTreeSet<&'static str>) 
                 eased.insert("item counts not checked");
             }
             if let Some(items) = a.items.as_mut() {
-                boxed(items, eased);
+                boxed(items, &format!("{name}Item"), eased, hoisted);
             }
         }
         SchemaKind::Type(Type::String(s)) => {
@@ -408,7 +471,7 @@ pub(crate) fn tolerate(schema: &mut Schema, eased: &mut BTreeSet<&'static str>) 
         | SchemaKind::AnyOf { any_of: v } => {
             for s in v.iter_mut() {
                 if let ReferenceOr::Item(s) = s {
-                    tolerate(s, eased);
+                    tolerate(s, name, eased, hoisted);
                 }
             }
         }

@@ -99,6 +99,9 @@ const SCHEMAS: &str = r#"    ProbeReading:
         value:
           type: number
           format: double
+        unit:
+          type: string
+          enum: [C, F]
 "#;
 
 /// The typed test, written to `crates/cockpit-cli/tests/added_operation.rs` in the copy.
@@ -115,7 +118,7 @@ async fn added_operations_are_typed_methods_mock_expectations_and_subcommands() 
     mock.expect(&operations::LIST_PROBE_READINGS)
         .param("probeId", CUSTOMER)
         .param("since", 3)
-        .respond(Outcome::Json(json!([{"label": "a", "value": 1.5}])))
+        .respond(Outcome::Json(json!([{"label": "a", "value": 1.5, "unit": "K", "site": "north"}])))
         .await;
     let done = mock
         .client()
@@ -127,8 +130,12 @@ async fn added_operations_are_typed_methods_mock_expectations_and_subcommands() 
         .await
         .unwrap();
     let readings: Vec<cockpit::types::ProbeReading> = done.value;
-    assert_eq!(readings[0].label.as_str(), "a");
+    assert_eq!(readings[0].label.as_deref(), Some("a"));
     assert_eq!(readings[0].value, Some(1.5));
+    // Read tolerantly: an enum value the spec does not list is kept, and so is an unknown
+    // property.
+    assert_eq!(readings[0].unit, Some(cockpit::Open::Unknown("K".into())));
+    assert_eq!(readings[0].extra["site"], "north");
     assert_eq!(done.correlation_id, uuid(CORRELATION));
     let received = mock.received(&operations::LIST_PROBE_READINGS).await;
     assert_eq!(received.len(), 1);
@@ -172,7 +179,7 @@ async fn added_operations_are_typed_methods_mock_expectations_and_subcommands() 
     .await;
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let printed: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(printed, json!([{"label": "a", "value": 1.5}]));
+    assert_eq!(printed, json!([{"label": "a", "value": 1.5, "unit": "K", "site": "north"}]));
 }
 "#;
 

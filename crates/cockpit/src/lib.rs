@@ -49,9 +49,10 @@ pub use cockpit_generated::Secret;
 /// The request and response types, generated from the spec: the facade takes and returns
 /// these, so that a limit changed in the spec changes the check.
 pub use cockpit_generated::types;
-/// A string with the spec's `maxLength` (such as `displayName`, `Limited<50>`), and why one
-/// was refused.
-pub use cockpit_generated::{Limited, TooLong};
+/// A string with the spec's `maxLength` (such as `displayName`, `Limited<50>`) and why one
+/// was refused, in request types; an enum value of a response, kept open to values the
+/// spec does not list.
+pub use cockpit_generated::{Limited, Open, TooLong};
 pub use dynamic::{DynamicCall, redact_secrets};
 pub use env::{
     ENV_BASE_URL, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_TENANT, ENV_TIMEOUT, ENV_TOKEN,

@@ -77,6 +77,16 @@ impl Report {
         self.found.push(Found { path, kind });
     }
 
+    /// What differs at the current path itself (an enum's unknown value).
+    pub fn here(&mut self, kind: DriftKind) {
+        let path = if self.path.is_empty() {
+            ".".to_string()
+        } else {
+            self.path.clone()
+        };
+        self.found.push(Found { path, kind });
+    }
+
     /// The unknown properties that a response type kept.
     pub fn unknown(&mut self, extra: &serde_json::Map<String, serde_json::Value>) {
         for name in extra.keys() {

@@ -46,6 +46,7 @@ mod generated_sdk;
 pub mod drift;
 mod limited;
 mod narrow;
+mod open;
 mod secret;
 
 use std::{future::Future, pin::Pin, sync::Arc};
@@ -53,6 +54,7 @@ use std::{future::Future, pin::Pin, sync::Arc};
 pub use generated_sdk::*;
 pub use limited::{Limited, TooLong};
 pub use narrow::Problems;
+pub use open::Open;
 use progenitor_client::{ClientHooks, OperationInfo};
 pub use secret::Secret;
 
