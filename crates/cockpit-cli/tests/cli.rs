@@ -2,7 +2,7 @@
 
 use std::process::Stdio;
 
-use cockpit_mock::{ErrorBody, MockCloudCockpit, Outcome};
+use cockpit_mock::{ErrorBody, Outcome};
 use cockpit_test_support::{
     CORRELATION, CUSTOMER, PROVIDER_INSTANCE, TENANT, TOKEN, USER,
     cli::{self, Run},
@@ -66,7 +66,7 @@ const USER_FLAGS: &[&str] = &[
 
 #[tokio::test(flavor = "multi_thread")]
 async fn success_prints_the_outcome_and_sends_the_documented_request() {
-    let mock = MockCloudCockpit::start().await;
+    let mock = cockpit_test_support::mock().await;
     mock.expect_reset_password().respond(Outcome::Ok).await;
     let mut flags = USER_FLAGS.to_vec();
     flags.extend(["--correlation-id", CORRELATION]);
@@ -102,7 +102,7 @@ async fn success_prints_the_outcome_and_sends_the_documented_request() {
 /// went through: exit 7, the result on stderr, and one request.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_result_that_stdout_cannot_take_goes_to_stderr_with_exit_7() {
-    let mock = MockCloudCockpit::start().await;
+    let mock = cockpit_test_support::mock().await;
     mock.expect_reset_password().respond(Outcome::Ok).await;
     let full = std::fs::OpenOptions::new()
         .write(true)
@@ -145,7 +145,7 @@ async fn a_result_that_stdout_cannot_take_goes_to_stderr_with_exit_7() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn json_output_and_the_user_from_stdin() {
-    let mock = MockCloudCockpit::start().await;
+    let mock = cockpit_test_support::mock().await;
     mock.expect_reset_password().respond(Outcome::Ok).await;
     let user = r#"{"displayName":"Ada","email":null,"location":"PT","domain":"contoso.example","temporaryPassword":"Temp-Pa55!"}"#;
     let run = run_with(&mock.uri(), &["--user-json", "-", "--json"], user).await;
@@ -209,7 +209,7 @@ async fn api_errors_have_distinct_exit_codes_and_say_everything_on_stderr() {
         ),
     ];
     for (outcome, code, first_line) in cases {
-        let mock = MockCloudCockpit::start().await;
+        let mock = cockpit_test_support::mock().await;
         mock.expect_reset_password().respond(outcome).await;
         let run = run_with(&mock.uri(), USER_FLAGS, "").await;
         assert_eq!(run.code, Some(code), "{}", run.stderr);
@@ -235,7 +235,7 @@ async fn api_errors_have_distinct_exit_codes_and_say_everything_on_stderr() {
     }
 
     // The same, as JSON.
-    let mock = MockCloudCockpit::start().await;
+    let mock = cockpit_test_support::mock().await;
     mock.expect_reset_password()
         .respond(Outcome::BadRequest(body))
         .await;
@@ -278,7 +278,7 @@ async fn problem_details_show_their_field_errors_in_text_and_json() {
         }
     });
     for json_output in [false, true] {
-        let mock = MockCloudCockpit::start().await;
+        let mock = cockpit_test_support::mock().await;
         mock.expect_reset_password()
             .respond(Outcome::Raw {
                 status: 400,
@@ -365,7 +365,7 @@ async fn transport_and_authentication_failures() {
     );
 
     // Client credentials whose token endpoint refuses the connection: nothing reaches the API.
-    let mock = MockCloudCockpit::start().await;
+    let mock = cockpit_test_support::mock().await;
     let args = [
         "reset-password",
         "--customer-id",
@@ -406,7 +406,7 @@ async fn transport_and_authentication_failures() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_exits_2_and_sends_nothing() {
-    let mock = MockCloudCockpit::start().await;
+    let mock = cockpit_test_support::mock().await;
     mock.expect_reset_password().respond(Outcome::Ok).await;
     let base = mock.uri();
     let long = "x".repeat(51);
@@ -564,7 +564,9 @@ async fn odd_token_lifetimes_and_types_never_panic_the_tool() {
             })),
         )
         .await;
-        let mock = MockCloudCockpit::start().await;
+        let mock = cockpit_test_support::mock().await;
+        // The token comes from a token endpoint of the test's own, not the mock's.
+        mock.accept_token("issued");
         mock.expect_reset_password().respond(Outcome::Ok).await;
         let base = mock.uri();
         let token_url = format!("{}/token", tokens.uri());

@@ -44,7 +44,7 @@ fn expect<'a>(mock: &'a MockCloudCockpit, op: &'static Operation) -> cockpit_moc
 async fn every_operation_is_a_subcommand_that_sends_the_call_and_prints_the_answer() {
     let spec = spec();
     for op in OPERATIONS {
-        let mock = MockCloudCockpit::start().await;
+        let mock = cockpit_test_support::mock().await;
         let success = spec::success(&spec, op);
         let outcome = success.clone().map_or(Outcome::Ok, Outcome::Json);
         expect(&mock, op).respond(outcome).await;
@@ -83,7 +83,7 @@ async fn every_operation_is_a_subcommand_that_sends_the_call_and_prints_the_answ
 async fn every_operation_exits_4_on_a_404_and_says_which_call_failed() {
     let spec = spec();
     for op in OPERATIONS {
-        let mock = MockCloudCockpit::start().await;
+        let mock = cockpit_test_support::mock().await;
         expect(&mock, op)
             .respond(Outcome::NotFound(ErrorBody {
                 error_type: Some("NotFound".into()),

@@ -37,7 +37,7 @@ async fn cockpit(mock: &MockCloudCockpit, args: &[&str], env: &[(&str, &str)]) -
 
 #[tokio::test(flavor = "multi_thread")]
 async fn users_list_streams_json_lines_over_every_page_and_prints_a_table() {
-    let mock = MockCloudCockpit::start().await;
+    let mock = cockpit_test_support::mock().await;
     let customer = Uuid::new_v4();
     let ids: Vec<Uuid> = (0..5).map(|n| mock.add_user(customer, user(n))).collect();
     let c = customer.to_string();
@@ -97,7 +97,7 @@ async fn users_list_streams_json_lines_over_every_page_and_prints_a_table() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn users_get_update_and_licenses_list() {
-    let mock = MockCloudCockpit::start().await;
+    let mock = cockpit_test_support::mock().await;
     let customer = Uuid::new_v4();
     let id = mock.add_user(customer, user(1));
     mock.add_license(
@@ -234,7 +234,7 @@ async fn users_get_update_and_licenses_list() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reset_password_fetches_the_user_and_dry_run_sends_nothing() {
-    let mock = MockCloudCockpit::start().await;
+    let mock = cockpit_test_support::mock().await;
     let customer = Uuid::new_v4();
     let id = mock.add_user(customer, user(7));
     let (c, u) = (customer.to_string(), id.to_string());
@@ -312,7 +312,7 @@ async fn reset_password_fetches_the_user_and_dry_run_sends_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_exits_2_with_nothing_sent() {
-    let mock = MockCloudCockpit::start().await;
+    let mock = cockpit_test_support::mock().await;
     let customer = Uuid::new_v4();
     mock.add_user(customer, user(1));
     let c = customer.to_string();
@@ -374,7 +374,7 @@ async fn bad_input_exits_2_with_nothing_sent() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_subcommand_has_the_connection_flags_under_their_own_heading() {
-    let mock = MockCloudCockpit::start().await;
+    let mock = cockpit_test_support::mock().await;
     for args in [
         &["users", "list", "--help"][..],
         &["users", "update", "--help"][..],

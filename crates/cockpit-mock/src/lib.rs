@@ -45,6 +45,7 @@
 
 #![deny(missing_docs, missing_debug_implementations)]
 
+mod contract;
 mod seed;
 mod state;
 mod tokens;
@@ -67,6 +68,7 @@ pub struct MockCloudCockpit {
     server: MockServer,
     tokens: Arc<Tokens>,
     state: Arc<State>,
+    contract: Arc<contract::Contract>,
 }
 
 impl MockCloudCockpit {
@@ -100,9 +102,16 @@ impl MockCloudCockpit {
             .with_priority(1)
             .mount(&server)
             .await;
-        // Before any expectation: a request that carries a revoked token is refused.
+        // Before any expectation: a request that carries a revoked token is refused, and so
+        // is one that breaks the spec's contract (`contract.rs`).
         Mock::given(Revoked(tokens.clone()))
             .respond_with(ResponseTemplate::new(401))
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        let contract = Arc::new(contract::Contract::from_spec(tokens.clone()));
+        Mock::given(contract::Breaks(contract.clone()))
+            .respond_with(contract::Refuse(contract.clone()))
             .with_priority(1)
             .mount(&server)
             .await;
@@ -117,7 +126,40 @@ impl MockCloudCockpit {
             server,
             tokens,
             state,
+            contract,
         }
+    }
+
+    /// Accepts any bearer token, or none, from now on. By default the mock refuses (401)
+    /// a request without [`TOKEN`](Self::TOKEN) or a token its token endpoint issued and
+    /// has not revoked, as the API does, so that a test that forgets credentials fails.
+    /// Turn that off only for a test about something else that cannot set a token, such
+    /// as a tool under test whose credentials come from a place the test does not reach.
+    pub fn accept_any_token(&self) {
+        self.contract
+            .any_token
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Accepts `token` as a bearer token from now on, beside [`TOKEN`](Self::TOKEN) and
+    /// the tokens its token endpoint issues: for code under test that is given a token of
+    /// its own (as with `COCKPIT_TOKEN`).
+    pub fn accept_token(&self, token: impl Into<String>) {
+        self.contract
+            .tokens_accepted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(token.into());
+    }
+
+    /// Refuses (400, naming `X-Tenant`) a request whose `X-Tenant` is not `tenant`. By
+    /// default any tenant the spec allows is accepted.
+    pub fn require_tenant(&self, tenant: impl Into<String>) {
+        *self
+            .contract
+            .tenant
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(tenant.into());
     }
 
     /// The mock's base URL, such as `http://127.0.0.1:40123`.

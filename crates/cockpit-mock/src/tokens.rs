@@ -73,6 +73,12 @@ impl Tokens {
         state.revoked.extend(issued);
     }
 
+    /// Whether the API accepts `token`: issued by the token endpoint, and not revoked.
+    pub(crate) fn accepts(&self, token: &str) -> bool {
+        let state = self.state();
+        !state.revoked.contains(token) && state.issued.iter().any(|t| t == token)
+    }
+
     pub(crate) fn requests(&self) -> usize {
         self.state().requests
     }

@@ -66,6 +66,14 @@ pub fn user() -> CustomerUserInput {
     }
 }
 
+/// A mock CloudCockpit that also accepts the test token ([`TOKEN`]), for tests that send
+/// it (the CLI's, through [`cli_env`]); it refuses any other but its own.
+pub async fn mock() -> cockpit_mock::MockCloudCockpit {
+    let mock = cockpit_mock::MockCloudCockpit::start().await;
+    mock.accept_token(TOKEN);
+    mock
+}
+
 /// A client for `base`, with the test token and no retries unless a test asks for them.
 pub fn client(base: &str) -> Client {
     Client::builder()

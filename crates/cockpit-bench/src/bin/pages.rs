@@ -336,17 +336,21 @@ fn main() -> Result<()> {
         ["--serve", pages] => return serve(pages.parse()?),
         ["--help" | "-h"] => {
             println!(
-                "usage: pages [--rounds R]   (decode, walk 100 pages, then the CLI over 10 and 100 pages)"
+                "usage: pages [--rounds R] [--decode-only]   (decode, walk 100 pages, then the CLI over 10 and 100 pages)"
             );
             return Ok(());
         }
         _ => {}
     }
+    let decode_only = args.iter().any(|a| a == "--decode-only");
     let rounds = match args.as_slice() {
-        [flag, r] if flag == "--rounds" => r.parse()?,
+        [flag, r, ..] if flag == "--rounds" => r.parse()?,
         _ => 21,
     };
     decode(rounds)?;
+    if decode_only {
+        return Ok(());
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
