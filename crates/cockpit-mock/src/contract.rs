@@ -52,6 +52,10 @@ struct OpCheck {
 /// What the mock requires of every request; built once from the spec.
 pub(crate) struct Contract {
     ops: Vec<OpCheck>,
+    /// The spec's component schemas, as JSON Schema.
+    components: Value,
+    /// Answers as a .NET service does ([`crate::MockCloudCockpit::realistic`]).
+    pub(crate) realistic: AtomicBool,
     tokens: Arc<Tokens>,
     /// Any bearer token is accepted ([`crate::MockCloudCockpit::accept_any_token`]).
     pub(crate) any_token: AtomicBool,
@@ -174,6 +178,8 @@ impl Contract {
             .collect();
         Contract {
             ops,
+            components,
+            realistic: AtomicBool::new(false),
             tokens,
             any_token: AtomicBool::new(false),
             tenant: std::sync::Mutex::new(None),
@@ -293,6 +299,14 @@ impl Contract {
         (!problems.is_empty()).then_some(Breach::Invalid(problems))
     }
 
+    /// What `value` breaks of the component schema `name`, as `property: why` lines.
+    pub(crate) fn schema_problems(&self, name: &str, value: &Value) -> Vec<String> {
+        schema_problems(&self.components, name, value)
+    }
+    pub(crate) fn is_realistic(&self) -> bool {
+        self.realistic.load(Ordering::Relaxed)
+    }
+
     fn authorized(&self, request: &Request) -> bool {
         if self.any_token.load(Ordering::Relaxed) {
             return true;
@@ -314,6 +328,54 @@ impl Contract {
                 .iter()
                 .any(|t| t == token)
     }
+}
+
+/// Fills in `null` for each property of `value` that the component schema `name` marks
+/// required and nullable and that `value` leaves out: a response type drops its `None`s
+/// when serialized, and the API sends them as `null`.
+pub(crate) fn with_required_nulls(name: &str, value: &mut Value) {
+    let Ok(spec) = serde_yaml_ng::from_str::<Value>(SPEC) else {
+        return;
+    };
+    let schema = &spec["components"]["schemas"][name];
+    let Some(map) = value.as_object_mut() else {
+        return;
+    };
+    for required in schema["required"].as_array().into_iter().flatten() {
+        let Some(key) = required.as_str() else {
+            continue;
+        };
+        if schema["properties"][key]["nullable"] == true {
+            map.entry(key).or_insert(Value::Null);
+        }
+    }
+}
+
+/// The spec's component schemas, as JSON Schema.
+pub(crate) fn components() -> Value {
+    serde_yaml_ng::from_str::<Value>(SPEC)
+        .map(|spec| json_schema(&spec["components"]))
+        .unwrap_or(Value::Null)
+}
+
+/// What `value` breaks of the component schema `name` of `components`, as
+/// `property: why` lines.
+pub(crate) fn schema_problems(components: &Value, name: &str, value: &Value) -> Vec<String> {
+    let root = json!({
+        "$ref": format!("#/components/schemas/{name}"),
+        "components": components,
+    });
+    let Ok(validator) = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(&root)
+    else {
+        return vec![format!("the spec has no schema {name}")];
+    };
+    validator
+        .iter_errors(value)
+        .map(|e| format!("{}: {e}", property_name(&e)))
+        .collect()
 }
 
 /// The property a schema error is about, as the API names it: `customerUser.displayName`,
@@ -364,6 +426,22 @@ impl Respond for Refuse {
             Some(Breach::Unauthorized) => ResponseTemplate::new(401),
             Some(Breach::Method(allowed)) => {
                 ResponseTemplate::new(405).insert_header("allow", allowed.as_str())
+            }
+            // As ASP.NET Core answers a validation failure: RFC 9457 problem details.
+            Some(Breach::Invalid(problems)) if self.0.is_realistic() => {
+                let errors: Map<String, Value> = problems
+                    .into_iter()
+                    .map(|(name, descriptions)| (name, json!(descriptions)))
+                    .collect();
+                let body = json!({
+                    "type": "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+                    "title": "One or more validation errors occurred.",
+                    "status": 400,
+                    "errors": errors,
+                    "traceId": format!("00-{}-00", correlation.unwrap_or("0").replace('-', "")),
+                });
+                ResponseTemplate::new(400)
+                    .set_body_raw(body.to_string(), "application/problem+json; charset=utf-8")
             }
             Some(Breach::Invalid(problems)) => ResponseTemplate::new(400).set_body_json(json!({
                 "statusCode": 400,

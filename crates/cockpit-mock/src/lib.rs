@@ -69,6 +69,7 @@ pub struct MockCloudCockpit {
     tokens: Arc<Tokens>,
     state: Arc<State>,
     contract: Arc<contract::Contract>,
+    arrivals: Recorder,
 }
 
 impl MockCloudCockpit {
@@ -96,6 +97,12 @@ impl MockCloudCockpit {
     }
 
     async fn on(server: MockServer) -> Self {
+        let arrivals = Recorder::default();
+        Mock::given(arrivals.clone())
+            .respond_with(ResponseTemplate::new(500))
+            .with_priority(1)
+            .mount(&server)
+            .await;
         let tokens = Arc::new(Tokens::default());
         Mock::given(TokenEndpoint)
             .respond_with(Issuer(tokens.clone()))
@@ -118,7 +125,7 @@ impl MockCloudCockpit {
         // After every expectation: what the state holds, or its 404.
         let state = Arc::new(State::default());
         Mock::given(wiremock::matchers::any())
-            .respond_with(Stateful(state.clone()))
+            .respond_with(Stateful(state.clone(), contract.clone()))
             .with_priority(10)
             .mount(&server)
             .await;
@@ -127,7 +134,19 @@ impl MockCloudCockpit {
             tokens,
             state,
             contract,
+            arrivals,
         }
+    }
+
+    /// Every API request received so far, of any operation, in the order it arrived, with
+    /// the time it arrived: to assert ordering and how many calls were in flight at once,
+    /// without sleeping. Requests the contract refused are here too.
+    pub fn received_all(&self) -> Vec<Arrival> {
+        self.arrivals
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Accepts any bearer token, or none, from now on. By default the mock refuses (401)
@@ -138,6 +157,19 @@ impl MockCloudCockpit {
     pub fn accept_any_token(&self) {
         self.contract
             .any_token
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Answers from now on as a .NET service does, not only as the spec says, so that the
+    /// code under test shows it reads tolerantly: each user carries a property the spec
+    /// does not have (`userPrincipalName`) and an explicit `null` for each one it holds
+    /// none of; a page leaves out `hasPreviousPage` and sends `continuationToken: null`;
+    /// and a request that breaks the contract gets ASP.NET Core's validation answer (RFC
+    /// 9457 problem details, `errors` as an object of arrays) instead of the documented
+    /// error body. [`add_user`](Self::add_user) then also takes users the spec forbids.
+    pub fn realistic(&self) {
+        self.contract
+            .realistic
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
@@ -198,7 +230,9 @@ impl MockCloudCockpit {
     }
 
     /// A client builder pointed at the mock, with [`TENANT`](Self::TENANT),
-    /// [`TOKEN`](Self::TOKEN) and no retries; change any of it before `build()`.
+    /// [`TOKEN`](Self::TOKEN), and retries turned off ([`RetryPolicy::none`]), so that a
+    /// test sees each answer as the mock gives it. For a test of retries, set a policy:
+    /// `.retry_policy(RetryPolicy::default())` before `build()`.
     pub fn client_builder(&self) -> ClientBuilder {
         Client::builder()
             .base_url(self.uri())
@@ -226,8 +260,10 @@ impl MockCloudCockpit {
             params: BTreeMap::new(),
             tenant: None,
             times: None,
+            up_to: None,
             delay: None,
             headers: Vec::new(),
+            request_headers: Vec::new(),
         }
     }
 
@@ -485,8 +521,10 @@ pub struct Expectation<'a> {
     params: BTreeMap<String, String>,
     tenant: Option<String>,
     times: Option<u64>,
+    up_to: Option<u64>,
     delay: Option<Duration>,
     headers: Vec<(String, String)>,
+    request_headers: Vec<(String, String)>,
 }
 
 /// One reset-password expectation: an [`Expectation`] on `resetCustomerUserPassword`.
@@ -533,6 +571,20 @@ impl Expectation<'_> {
         self
     }
 
+    /// Answers only the first `n` matching requests; later ones go on to the next
+    /// expectation, or to the state. For sequences: "503 once, then 200" is an expectation
+    /// of 503 `up_to_n_times(1)`, set before one of 200 (or a user in the state).
+    pub fn up_to_n_times(mut self, n: u64) -> Self {
+        self.up_to = Some(n);
+        self
+    }
+
+    /// Only requests that carry the header `name` with `value` (the name in any case).
+    pub fn when_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.request_headers.push((name.into(), value.into()));
+        self
+    }
+
     /// Answers only after `delay`: for timeouts, and for calls in flight together.
     pub fn delay(mut self, delay: Duration) -> Self {
         self.delay = Some(delay);
@@ -551,6 +603,7 @@ impl Expectation<'_> {
             op: self.op,
             params: self.params,
             tenant: self.tenant,
+            headers: self.request_headers,
         })
         .respond_with(Answer {
             outcome,
@@ -559,6 +612,9 @@ impl Expectation<'_> {
         });
         if let Some(n) = self.times {
             mock = mock.expect(n);
+        }
+        if let Some(n) = self.up_to {
+            mock = mock.up_to_n_times(n);
         }
         mock.mount(&self.mock.server).await;
     }
@@ -571,6 +627,7 @@ struct Matches {
     op: &'static Operation,
     params: BTreeMap<String, String>,
     tenant: Option<String>,
+    headers: Vec<(String, String)>,
 }
 
 impl Match for Matches {
@@ -585,5 +642,44 @@ impl Match for Matches {
                 .tenant
                 .as_ref()
                 .is_none_or(|t| received.tenant.as_ref() == Some(t))
+            && self.headers.iter().all(|(name, value)| {
+                request
+                    .headers
+                    .get(name.as_str())
+                    .is_some_and(|v| v.as_bytes() == value.as_bytes())
+            })
+    }
+}
+
+/// Records every request as it arrives, with its time, and matches none: mounted first,
+/// so that it sees each request before anything answers it.
+#[derive(Debug, Default, Clone)]
+struct Recorder(Arc<std::sync::Mutex<Vec<Arrival>>>);
+
+/// One API request, as it arrived: when, for which operation, and what it carried.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Arrival {
+    /// When the mock received it.
+    pub at: std::time::Instant,
+    /// The request, for the operation whose method and path it has.
+    pub request: Received,
+}
+
+impl Match for Recorder {
+    fn matches(&self, request: &Request) -> bool {
+        if let Some(received) = cockpit::OPERATIONS
+            .iter()
+            .find_map(|op| Received::of(op, request))
+        {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Arrival {
+                    at: std::time::Instant::now(),
+                    request: received,
+                });
+        }
+        false
     }
 }

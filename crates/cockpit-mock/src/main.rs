@@ -9,10 +9,13 @@ use std::{io::Write, process::ExitCode};
 
 use cockpit_mock::{MockCloudCockpit, Seed};
 
-const USAGE: &str = "usage: cockpit-mock [--port N] [--seed FILE]
+const USAGE: &str = "usage: cockpit-mock [--port N] [--seed FILE] [--realistic]
 
-Serves a mock CloudCockpit API on 127.0.0.1 until Ctrl-C.
+Serves a mock CloudCockpit API on 127.0.0.1 until Ctrl-C. It refuses what the spec
+forbids, as a strict server: no accepted token is 401, a request that breaks the spec 400.
   --port N     listen on port N (default: a free port)
+  --realistic  answer as a .NET service does: unknown properties, explicit nulls, absent
+               optional keys, and problem details for a request that breaks the spec
   --seed FILE  answer as FILE says: {\"expectations\": [{\"operation\": \"getCustomerUser\",
                \"params\": {...}, \"status\": 200, \"body\": {...}}], \"tokenLifetimeSecs\": 3600}";
 
@@ -30,6 +33,7 @@ async fn main() -> ExitCode {
 async fn run() -> Result<(), String> {
     let mut port = 0_u16;
     let mut seed = Seed::default();
+    let mut realistic = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -45,6 +49,7 @@ async fn run() -> Result<(), String> {
                     .map_err(|e| format!("reading the seed {path:?}: {e}"))?;
                 seed = Seed::from_json(&text).map_err(|e| format!("the seed {path:?}: {e}"))?;
             }
+            "--realistic" => realistic = true,
             "--help" | "-h" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -55,6 +60,9 @@ async fn run() -> Result<(), String> {
     let listener = std::net::TcpListener::bind(("127.0.0.1", port))
         .map_err(|e| format!("listening on 127.0.0.1:{port}: {e}"))?;
     let mock = MockCloudCockpit::start_on(listener).await;
+    if realistic {
+        mock.realistic();
+    }
     mock.seed(&seed).await;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(

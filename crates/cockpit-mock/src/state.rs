@@ -50,9 +50,25 @@ impl MockCloudCockpit {
 
     /// Adds a user to a customer (added if new), and returns the user's id: its `id`, or
     /// a new one when it has none.
+    ///
+    /// # Panics
+    ///
+    /// When the user breaks the spec's `CustomerUser` schema (a display name over 50
+    /// characters, a property the spec does not have) and the mock is not
+    /// [`realistic`](Self::realistic): the strict mock answers only what the spec allows,
+    /// so a test that stores such a user has a setup error. Realistic answers may carry it.
     pub fn add_user(&self, customer: Uuid, mut user: types::CustomerUser) -> Uuid {
         let id = *user.id.get_or_insert_with(Uuid::new_v4);
-        let json = serde_json::to_value(&user).unwrap_or(Value::Null);
+        let mut json = serde_json::to_value(&user).unwrap_or(Value::Null);
+        crate::contract::with_required_nulls("CustomerUser", &mut json);
+        if !self.contract.is_realistic() {
+            let problems = self.contract.schema_problems("CustomerUser", &json);
+            assert!(
+                problems.is_empty(),
+                "add_user: the user breaks the spec's CustomerUser, which the strict mock never answers: {}; call .realistic() first to answer it anyway",
+                problems.join("; ")
+            );
+        }
         self.state
             .lock()
             .entry(customer)
@@ -101,11 +117,21 @@ pub(crate) type SeedCustomer = (Uuid, Vec<types::CustomerUser>, Vec<types::Custo
 /// each checked as the spec's types.
 pub(crate) fn parse_customers(customers: &[Value]) -> Result<Vec<SeedCustomer>, String> {
     let mut out = Vec::new();
+    let components = crate::contract::components();
+    // The strict mock answers only what the spec allows: a seed holds nothing else.
+    let check = |at: String, name: &str, value: &Value| -> Result<(), String> {
+        let problems = crate::contract::schema_problems(&components, name, value);
+        match problems.is_empty() {
+            true => Ok(()),
+            false => Err(format!("{at}: {}", problems.join("; "))),
+        }
+    };
     for (i, c) in customers.iter().enumerate() {
         let id: Uuid = serde_json::from_value(c["id"].clone())
             .map_err(|e| format!("customers[{i}].id: {e}"))?;
         let mut users = Vec::new();
         for (j, u) in c["users"].as_array().into_iter().flatten().enumerate() {
+            check(format!("customers[{i}].users[{j}]"), "CustomerUser", u)?;
             users.push(
                 serde_json::from_value(u.clone())
                     .map_err(|e| format!("customers[{i}].users[{j}]: {e}"))?,
@@ -113,6 +139,11 @@ pub(crate) fn parse_customers(customers: &[Value]) -> Result<Vec<SeedCustomer>, 
         }
         let mut licenses = Vec::new();
         for (j, l) in c["licenses"].as_array().into_iter().flatten().enumerate() {
+            check(
+                format!("customers[{i}].licenses[{j}]"),
+                "CustomerLicense",
+                l,
+            )?;
             licenses.push(
                 serde_json::from_value(l.clone())
                     .map_err(|e| format!("customers[{i}].licenses[{j}]: {e}"))?,
@@ -128,8 +159,43 @@ fn find(customer: &Customer, user: Uuid) -> Option<&Value> {
     customer.users.iter().find(|u| u["id"] == id.as_str())
 }
 
-/// Answers from the state.
-pub(crate) struct Stateful(pub(crate) Arc<State>);
+/// Answers from the state; as a .NET service would when the contract says realistic.
+pub(crate) struct Stateful(
+    pub(crate) Arc<State>,
+    pub(crate) Arc<crate::contract::Contract>,
+);
+
+/// A stored user as a .NET service answers it: every property the spec has, `null` where
+/// it holds none, and the user principal name the list sorts by, which the spec does not
+/// have.
+fn realistic_user(user: &Value) -> Value {
+    let mut out = user.clone();
+    if let Some(map) = out.as_object_mut() {
+        for key in [
+            "id",
+            "displayName",
+            "email",
+            "firstName",
+            "lastName",
+            "location",
+            "temporaryPassword",
+            "domain",
+        ] {
+            map.entry(key).or_insert(Value::Null);
+        }
+        let upn = user["email"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                format!(
+                    "{}@contoso.onmicrosoft.com",
+                    user["id"].as_str().unwrap_or("user")
+                )
+            });
+        map.insert("userPrincipalName".into(), Value::String(upn));
+    }
+    out
+}
 
 impl Respond for Stateful {
     fn respond(&self, request: &Request) -> ResponseTemplate {
@@ -154,12 +220,14 @@ impl Respond for Stateful {
             return error(404, "NotFound", "The resource was not found.");
         };
         let id = |name: &str| received.param(name).and_then(|v| v.parse::<Uuid>().ok());
+        let realistic = self.1.is_realistic();
         let mut state = self.0.lock();
         let Some(customer) = id("customerId").and_then(|c| state.get_mut(&c)) else {
             return error(404, "NotFound", "The customer was not found.");
         };
         if op.id == operations::LIST_CUSTOMER_USERS.id {
-            return list(customer, &received).unwrap_or_else(|e| error(400, "BadRequest", &e));
+            return list(customer, &received, realistic)
+                .unwrap_or_else(|e| error(400, "BadRequest", &e));
         }
         if op.id == operations::LIST_CUSTOMER_LICENSES.id {
             return ResponseTemplate::new(200).set_body_json(&customer.licenses);
@@ -175,6 +243,9 @@ impl Respond for Stateful {
             return error(404, "NotFound", "The customer user was not found.");
         };
         if op.id == operations::GET_CUSTOMER_USER.id {
+            if realistic {
+                return ResponseTemplate::new(200).set_body_json(realistic_user(stored));
+            }
             return ResponseTemplate::new(200).set_body_json(&*stored);
         }
         if op.id == operations::UPDATE_CUSTOMER_USER.id
@@ -192,7 +263,17 @@ impl Respond for Stateful {
 }
 
 /// One page of a customer's users, as the request asks.
-fn list(customer: &Customer, received: &Received) -> Result<ResponseTemplate, String> {
+///
+/// A `pageNumber` below 1 is a page with no items: the page documents no error for this
+/// operation, and no page comes before the first. `continuationToken` is left out: the pages
+/// show it only as `"string"` in an example, so neither `null` nor a made-up token is
+/// known to be what the API sends. Realistic answers send it as `null`, leave out
+/// `hasPreviousPage`, and give each user the .NET shape ([`realistic_user`]).
+fn list(
+    customer: &Customer,
+    received: &Received,
+    realistic: bool,
+) -> Result<ResponseTemplate, String> {
     let number = |name: &str, default: i64| -> Result<i64, String> {
         received.param(name).map_or(Ok(default), |v| {
             v.parse::<i64>()
@@ -203,9 +284,6 @@ fn list(customer: &Customer, received: &Received) -> Result<ResponseTemplate, St
     let size = number("pageSize", 25)?;
     if !(1..=2000).contains(&size) {
         return Err(format!("pageSize {size} is not between 1 and 2000"));
-    }
-    if page < 1 {
-        return Err(format!("pageNumber {page} is below 1"));
     }
     let mut users: Vec<&Value> = customer.users.iter().collect();
     let key = match received.param("sortPropertyName") {
@@ -222,18 +300,33 @@ fn list(customer: &Customer, received: &Received) -> Result<ResponseTemplate, St
     let total = users.len();
     let size_u = usize::try_from(size).unwrap_or(25);
     let pages = total.div_ceil(size_u);
-    let start = usize::try_from(page - 1)
-        .unwrap_or(usize::MAX)
-        .saturating_mul(size_u);
-    let items: Vec<&Value> = users.into_iter().skip(start).take(size_u).collect();
-    let page_u = usize::try_from(page).unwrap_or(usize::MAX);
-    Ok(ResponseTemplate::new(200).set_body_json(json!({
+    let items: Vec<Value> = match usize::try_from(page.saturating_sub(1)) {
+        Ok(before) if page >= 1 => users
+            .into_iter()
+            .skip(before.saturating_mul(size_u))
+            .take(size_u)
+            .map(|u| {
+                if realistic {
+                    realistic_user(u)
+                } else {
+                    u.clone()
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let page_u = usize::try_from(page).unwrap_or(0);
+    let mut body = json!({
         "items": items,
         "paginationParameters": {"pageNumber": page, "pageSize": size},
         "totalPages": pages,
         "totalCount": total,
         "hasPreviousPage": page > 1,
         "hasNextPage": page_u < pages,
-        "continuationToken": null,
-    })))
+    });
+    if realistic && let Some(map) = body.as_object_mut() {
+        map.remove("hasPreviousPage");
+        map.insert("continuationToken".into(), Value::Null);
+    }
+    Ok(ResponseTemplate::new(200).set_body_json(body))
 }
