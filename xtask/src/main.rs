@@ -13,6 +13,7 @@ mod codegen;
 mod directions;
 mod downstream;
 mod facade;
+mod schemathesis;
 mod spec_addition;
 
 use std::process::{Command, ExitCode};
@@ -29,8 +30,9 @@ jobs:
   downstream        test examples/downstream, a crate outside the workspace that uses cockpit
                     and cockpit-mock by path (in target/isolated)
   bench-build       time cold builds of a tiny app using cockpit and one using only reqwest
+  schemathesis      run Schemathesis (pinned, from PyPI) against the standalone cockpit-mock
   test              run every check: fmt, clippy, tests (contract tests too), spec lint, cargo deny,
-                    codegen --check, spec-addition, downstream, the main job, docs";
+                    codegen --check, spec-addition, downstream, schemathesis, the main job, docs";
 
 fn main() -> ExitCode {
     // The error and its causes, without the backtrace that `RUST_BACKTRACE=1` would add to
@@ -54,6 +56,7 @@ fn job() -> Result<()> {
         ["spec-addition"] => spec_addition::run(),
         ["downstream"] => downstream::run(),
         ["bench-build"] => bench_build::run(),
+        ["schemathesis"] => schemathesis::run(),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             Ok(())
@@ -115,6 +118,8 @@ fn test() -> Result<()> {
     spec_addition::run()?;
     println!("$ cargo xtask downstream");
     downstream::run()?;
+    println!("$ cargo xtask schemathesis");
+    schemathesis::run()?;
     // The README's main job, end to end against the embedded mock (never a configured API).
     println!("$ cargo run -p cockpit-mock --example reset_password");
     let status = Command::new("cargo")
