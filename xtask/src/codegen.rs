@@ -116,6 +116,17 @@ pub(crate) fn generate(root: &Path) -> Result<Vec<(&'static str, String)>> {
     let (spec, adjustments, promises) = prepare(spec)?;
     let file = render(&spec)?;
     let mut sdk_file = file.clone();
+    let (visitors, decoded) = crate::directions::visitors(&mut sdk_file)?;
+    sdk_file
+        .items
+        .extend(syn::parse2::<syn::File>(visitors)?.items);
+    let mut adjustments = adjustments;
+    if !decoded.is_empty() {
+        adjustments.push(format!(
+            "{}: decoded by a generated visitor that keeps unknown properties in `extra` without serde's flatten buffering (see xtask/src/directions.rs)",
+            decoded.join(", ")
+        ));
+    }
     sdk_file
         .items
         .extend(syn::parse2::<syn::File>(crate::facade::conversions(&file)?)?.items);

@@ -23,7 +23,7 @@ use openapiv3::{
     AdditionalProperties, AnySchema, OpenAPI, ReferenceOr, Schema, SchemaData, SchemaKind, Type,
 };
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{ToTokens, format_ident, quote};
 
 /// The suffix of a request's copy of a schema that both directions use.
 pub(crate) const INPUT_SUFFIX: &str = "Input";
@@ -477,4 +477,134 @@ pub(crate) fn tolerate(
         }
         _ => {}
     }
+}
+
+/// Decodes every tolerant response type with a generated visitor instead of serde's derive:
+/// each struct of `file`'s `types` module that keeps unknown properties (a flattened
+/// `extra`) loses `Deserialize` from its derive, and `visitors` returns the impl that
+/// replaces it. serde's `flatten` buffers every property it does not know before the map
+/// is built, and costs some 5% on a page of users; the visitor matches each key once and
+/// puts only an unknown one in `extra`. `Serialize` stays derived, `flatten` included, so
+/// that the unknown properties are written back as they came. A repeated key keeps its last
+/// value, as `serde_json::Value` does.
+pub(crate) fn visitors(file: &mut syn::File) -> Result<(TokenStream, Vec<String>)> {
+    let Some(types) = file.items.iter_mut().find_map(|i| match i {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|c| &mut c.1),
+        _ => None,
+    }) else {
+        return Ok((TokenStream::new(), Vec::new()));
+    };
+    let mut out = Vec::new();
+    let mut names = Vec::new();
+    for item in types.iter_mut() {
+        let syn::Item::Struct(s) = item else { continue };
+        let keeps_unknown = s.fields.iter().any(|f| {
+            f.ident.as_ref().is_some_and(|i| i == "extra")
+                && f.attrs.iter().any(|a| {
+                    a.path().is_ident("serde")
+                        && a.to_token_stream().to_string().contains("flatten")
+                })
+        });
+        if !keeps_unknown {
+            continue;
+        }
+        let mut dropped = false;
+        for attr in s.attrs.iter_mut().filter(|a| a.path().is_ident("derive")) {
+            let paths = attr.parse_args_with(
+                syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+            )?;
+            let kept: Vec<&syn::Path> = paths
+                .iter()
+                .filter(|p| {
+                    let last = p.segments.last().map(|s| s.ident.to_string());
+                    let is = last.as_deref() == Some("Deserialize");
+                    dropped |= is;
+                    !is
+                })
+                .collect();
+            *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
+        }
+        if !dropped {
+            bail!(
+                "{}: keeps unknown properties but derives no Deserialize to replace",
+                s.ident
+            );
+        }
+        let name = s.ident.clone();
+        let mut fields = Vec::new();
+        let mut wires = Vec::new();
+        for f in &s.fields {
+            let Some(ident) = f.ident.as_ref() else {
+                bail!("{name}: a tuple struct cannot keep unknown properties");
+            };
+            if ident == "extra" {
+                continue;
+            }
+            if crate::facade::generic_option(&f.ty).is_none() {
+                bail!("{name}.{ident}: a tolerant type's property is not an Option");
+            }
+            wires.push(crate::facade::serde_rename(&f.attrs).unwrap_or_else(|| ident.to_string()));
+            fields.push(ident.clone());
+        }
+        let keys: Vec<_> = (0..fields.len()).map(|i| format_ident!("F{i}")).collect();
+        let expecting = format!("a {name} object");
+        names.push(name.to_string());
+        out.push(quote! {
+            impl<'de> ::serde::Deserialize<'de> for types::#name {
+                fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+                where
+                    D: ::serde::Deserializer<'de>,
+                {
+                    #[allow(non_camel_case_types)]
+                    enum Key { #(#keys,)* Unknown(::std::string::String) }
+                    struct KeyVisitor;
+                    impl<'de> ::serde::de::Visitor<'de> for KeyVisitor {
+                        type Value = Key;
+                        fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str("a property name")
+                        }
+                        fn visit_str<E: ::serde::de::Error>(self, v: &str) -> ::std::result::Result<Key, E> {
+                            Ok(match v {
+                                #(#wires => Key::#keys,)*
+                                other => Key::Unknown(other.to_owned()),
+                            })
+                        }
+                    }
+                    impl<'de> ::serde::Deserialize<'de> for Key {
+                        fn deserialize<D>(d: D) -> ::std::result::Result<Self, D::Error>
+                        where
+                            D: ::serde::Deserializer<'de>,
+                        {
+                            d.deserialize_identifier(KeyVisitor)
+                        }
+                    }
+                    struct ValueVisitor;
+                    impl<'de> ::serde::de::Visitor<'de> for ValueVisitor {
+                        type Value = types::#name;
+                        fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(#expecting)
+                        }
+                        fn visit_map<A>(self, mut map: A) -> ::std::result::Result<Self::Value, A::Error>
+                        where
+                            A: ::serde::de::MapAccess<'de>,
+                        {
+                            #(let mut #fields = None;)*
+                            let mut extra = ::serde_json::Map::new();
+                            while let Some(key) = map.next_key::<Key>()? {
+                                match key {
+                                    #(Key::#keys => #fields = map.next_value()?,)*
+                                    Key::Unknown(name) => {
+                                        extra.insert(name, map.next_value()?);
+                                    }
+                                }
+                            }
+                            Ok(types::#name { #(#fields,)* extra })
+                        }
+                    }
+                    deserializer.deserialize_map(ValueVisitor)
+                }
+            }
+        });
+    }
+    Ok((quote!(#(#out)*), names))
 }

@@ -576,6 +576,11 @@ fn paged(
     })
 }
 
+/// The type argument of `ty` when it is an `Option<T>`, by any path.
+pub(crate) fn generic_option(ty: &syn::Type) -> Option<&syn::Type> {
+    generic_inner(ty, "Option")
+}
+
 /// The type argument of `ty` when it is `wrapper<T>` (`Option`, `Vec`), by any path.
 fn generic_inner<'t>(ty: &'t syn::Type, wrapper: &str) -> Option<&'t syn::Type> {
     let syn::Type::Path(p) = ty else { return None };

@@ -19,6 +19,7 @@
 // - CustomerUserInput.email: maxLength 48, as cockpit_generated::Limited<48>
 // - CustomerUserInput.firstName: maxLength 50, as cockpit_generated::Limited<50>
 // - CustomerUserInput.lastName: maxLength 50, as cockpit_generated::Limited<50>
+// - CustomerLicense, CustomerUser, CustomerUserPage, ErrorDetail, ErrorResponse, PaginationParameters: decoded by a generated visitor that keeps unknown properties in `extra` without serde's flatten buffering (see xtask/src/directions.rs)
 
 use std::future::Future;
 use cockpit_generated::types;

@@ -19,6 +19,7 @@
 // - CustomerUserInput.email: maxLength 48, as cockpit_generated::Limited<48>
 // - CustomerUserInput.firstName: maxLength 50, as cockpit_generated::Limited<50>
 // - CustomerUserInput.lastName: maxLength 50, as cockpit_generated::Limited<50>
+// - CustomerLicense, CustomerUser, CustomerUserPage, ErrorDetail, ErrorResponse, PaginationParameters: decoded by a generated visitor that keeps unknown properties in `extra` without serde's flatten buffering (see xtask/src/directions.rs)
 
 #[allow(unused_imports)]
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
@@ -28,13 +29,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`CustomerLicense`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct CustomerLicense {
         #[serde(
             rename = "availableLicenses",
@@ -77,13 +72,7 @@ pub mod types {
         }
     }
     ///`CustomerUser`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct CustomerUser {
         ///The customer user display name. This may be up to 50 characters.
         #[serde(
@@ -182,13 +171,7 @@ pub mod types {
         }
     }
     ///Helper class to be used on paged collection entities
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct CustomerUserPage {
         #[serde(
             rename = "continuationToken",
@@ -236,13 +219,7 @@ pub mod types {
         }
     }
     ///This class is used to represent the details of an error and specifies the name of the property and the description of each of the errors associated with that property.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct ErrorDetail {
         ///A description of each error associated with the given property.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -262,13 +239,7 @@ pub mod types {
         }
     }
     ///This class represents the response which is returned to consumers in case of an error, containing details about it, as well as the correlationId of the performed request so that consumers can supply us that id for us to provide support.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct ErrorResponse {
         ///The correlationId of the request that originated the error.
         #[serde(
@@ -355,13 +326,7 @@ pub mod types {
         }
     }
     ///A model that is used to encapsulate the parameters needed to perform pagination queries.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct PaginationParameters {
         ///Indicates the number of the current page.
         #[serde(
@@ -2556,6 +2521,575 @@ pub mod builder {
 /// Items consumers will typically use such as the Client.
 pub mod prelude {
     pub use self::super::Client;
+}
+impl<'de> ::serde::Deserialize<'de> for types::CustomerLicense {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        #[allow(non_camel_case_types)]
+        enum Key {
+            F0,
+            F1,
+            F2,
+            F3,
+            F4,
+            F5,
+            F6,
+            Unknown(::std::string::String),
+        }
+        struct KeyVisitor;
+        impl<'de> ::serde::de::Visitor<'de> for KeyVisitor {
+            type Value = Key;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a property name")
+            }
+            fn visit_str<E: ::serde::de::Error>(
+                self,
+                v: &str,
+            ) -> ::std::result::Result<Key, E> {
+                Ok(
+                    match v {
+                        "availableLicenses" => Key::F0,
+                        "consumedLicenses" => Key::F1,
+                        "isSelected" => Key::F2,
+                        "name" => Key::F3,
+                        "skuId" => Key::F4,
+                        "suspendedLicenses" => Key::F5,
+                        "totalLicenses" => Key::F6,
+                        other => Key::Unknown(other.to_owned()),
+                    },
+                )
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Key {
+            fn deserialize<D>(d: D) -> ::std::result::Result<Self, D::Error>
+            where
+                D: ::serde::Deserializer<'de>,
+            {
+                d.deserialize_identifier(KeyVisitor)
+            }
+        }
+        struct ValueVisitor;
+        impl<'de> ::serde::de::Visitor<'de> for ValueVisitor {
+            type Value = types::CustomerLicense;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a CustomerLicense object")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Self::Value, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut available_licenses = None;
+                let mut consumed_licenses = None;
+                let mut is_selected = None;
+                let mut name = None;
+                let mut sku_id = None;
+                let mut suspended_licenses = None;
+                let mut total_licenses = None;
+                let mut extra = ::serde_json::Map::new();
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        Key::F0 => available_licenses = map.next_value()?,
+                        Key::F1 => consumed_licenses = map.next_value()?,
+                        Key::F2 => is_selected = map.next_value()?,
+                        Key::F3 => name = map.next_value()?,
+                        Key::F4 => sku_id = map.next_value()?,
+                        Key::F5 => suspended_licenses = map.next_value()?,
+                        Key::F6 => total_licenses = map.next_value()?,
+                        Key::Unknown(name) => {
+                            extra.insert(name, map.next_value()?);
+                        }
+                    }
+                }
+                Ok(types::CustomerLicense {
+                    available_licenses,
+                    consumed_licenses,
+                    is_selected,
+                    name,
+                    sku_id,
+                    suspended_licenses,
+                    total_licenses,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(ValueVisitor)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for types::CustomerUser {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        #[allow(non_camel_case_types)]
+        enum Key {
+            F0,
+            F1,
+            F2,
+            F3,
+            F4,
+            F5,
+            F6,
+            F7,
+            Unknown(::std::string::String),
+        }
+        struct KeyVisitor;
+        impl<'de> ::serde::de::Visitor<'de> for KeyVisitor {
+            type Value = Key;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a property name")
+            }
+            fn visit_str<E: ::serde::de::Error>(
+                self,
+                v: &str,
+            ) -> ::std::result::Result<Key, E> {
+                Ok(
+                    match v {
+                        "displayName" => Key::F0,
+                        "domain" => Key::F1,
+                        "email" => Key::F2,
+                        "firstName" => Key::F3,
+                        "id" => Key::F4,
+                        "lastName" => Key::F5,
+                        "location" => Key::F6,
+                        "temporaryPassword" => Key::F7,
+                        other => Key::Unknown(other.to_owned()),
+                    },
+                )
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Key {
+            fn deserialize<D>(d: D) -> ::std::result::Result<Self, D::Error>
+            where
+                D: ::serde::Deserializer<'de>,
+            {
+                d.deserialize_identifier(KeyVisitor)
+            }
+        }
+        struct ValueVisitor;
+        impl<'de> ::serde::de::Visitor<'de> for ValueVisitor {
+            type Value = types::CustomerUser;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a CustomerUser object")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Self::Value, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut display_name = None;
+                let mut domain = None;
+                let mut email = None;
+                let mut first_name = None;
+                let mut id = None;
+                let mut last_name = None;
+                let mut location = None;
+                let mut temporary_password = None;
+                let mut extra = ::serde_json::Map::new();
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        Key::F0 => display_name = map.next_value()?,
+                        Key::F1 => domain = map.next_value()?,
+                        Key::F2 => email = map.next_value()?,
+                        Key::F3 => first_name = map.next_value()?,
+                        Key::F4 => id = map.next_value()?,
+                        Key::F5 => last_name = map.next_value()?,
+                        Key::F6 => location = map.next_value()?,
+                        Key::F7 => temporary_password = map.next_value()?,
+                        Key::Unknown(name) => {
+                            extra.insert(name, map.next_value()?);
+                        }
+                    }
+                }
+                Ok(types::CustomerUser {
+                    display_name,
+                    domain,
+                    email,
+                    first_name,
+                    id,
+                    last_name,
+                    location,
+                    temporary_password,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(ValueVisitor)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for types::CustomerUserPage {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        #[allow(non_camel_case_types)]
+        enum Key {
+            F0,
+            F1,
+            F2,
+            F3,
+            F4,
+            F5,
+            F6,
+            Unknown(::std::string::String),
+        }
+        struct KeyVisitor;
+        impl<'de> ::serde::de::Visitor<'de> for KeyVisitor {
+            type Value = Key;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a property name")
+            }
+            fn visit_str<E: ::serde::de::Error>(
+                self,
+                v: &str,
+            ) -> ::std::result::Result<Key, E> {
+                Ok(
+                    match v {
+                        "continuationToken" => Key::F0,
+                        "hasNextPage" => Key::F1,
+                        "hasPreviousPage" => Key::F2,
+                        "items" => Key::F3,
+                        "paginationParameters" => Key::F4,
+                        "totalCount" => Key::F5,
+                        "totalPages" => Key::F6,
+                        other => Key::Unknown(other.to_owned()),
+                    },
+                )
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Key {
+            fn deserialize<D>(d: D) -> ::std::result::Result<Self, D::Error>
+            where
+                D: ::serde::Deserializer<'de>,
+            {
+                d.deserialize_identifier(KeyVisitor)
+            }
+        }
+        struct ValueVisitor;
+        impl<'de> ::serde::de::Visitor<'de> for ValueVisitor {
+            type Value = types::CustomerUserPage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a CustomerUserPage object")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Self::Value, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut continuation_token = None;
+                let mut has_next_page = None;
+                let mut has_previous_page = None;
+                let mut items = None;
+                let mut pagination_parameters = None;
+                let mut total_count = None;
+                let mut total_pages = None;
+                let mut extra = ::serde_json::Map::new();
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        Key::F0 => continuation_token = map.next_value()?,
+                        Key::F1 => has_next_page = map.next_value()?,
+                        Key::F2 => has_previous_page = map.next_value()?,
+                        Key::F3 => items = map.next_value()?,
+                        Key::F4 => pagination_parameters = map.next_value()?,
+                        Key::F5 => total_count = map.next_value()?,
+                        Key::F6 => total_pages = map.next_value()?,
+                        Key::Unknown(name) => {
+                            extra.insert(name, map.next_value()?);
+                        }
+                    }
+                }
+                Ok(types::CustomerUserPage {
+                    continuation_token,
+                    has_next_page,
+                    has_previous_page,
+                    items,
+                    pagination_parameters,
+                    total_count,
+                    total_pages,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(ValueVisitor)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for types::ErrorDetail {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        #[allow(non_camel_case_types)]
+        enum Key {
+            F0,
+            F1,
+            Unknown(::std::string::String),
+        }
+        struct KeyVisitor;
+        impl<'de> ::serde::de::Visitor<'de> for KeyVisitor {
+            type Value = Key;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a property name")
+            }
+            fn visit_str<E: ::serde::de::Error>(
+                self,
+                v: &str,
+            ) -> ::std::result::Result<Key, E> {
+                Ok(
+                    match v {
+                        "description" => Key::F0,
+                        "propertyName" => Key::F1,
+                        other => Key::Unknown(other.to_owned()),
+                    },
+                )
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Key {
+            fn deserialize<D>(d: D) -> ::std::result::Result<Self, D::Error>
+            where
+                D: ::serde::Deserializer<'de>,
+            {
+                d.deserialize_identifier(KeyVisitor)
+            }
+        }
+        struct ValueVisitor;
+        impl<'de> ::serde::de::Visitor<'de> for ValueVisitor {
+            type Value = types::ErrorDetail;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a ErrorDetail object")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Self::Value, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut description = None;
+                let mut property_name = None;
+                let mut extra = ::serde_json::Map::new();
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        Key::F0 => description = map.next_value()?,
+                        Key::F1 => property_name = map.next_value()?,
+                        Key::Unknown(name) => {
+                            extra.insert(name, map.next_value()?);
+                        }
+                    }
+                }
+                Ok(types::ErrorDetail {
+                    description,
+                    property_name,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(ValueVisitor)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for types::ErrorResponse {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        #[allow(non_camel_case_types)]
+        enum Key {
+            F0,
+            F1,
+            F2,
+            F3,
+            F4,
+            Unknown(::std::string::String),
+        }
+        struct KeyVisitor;
+        impl<'de> ::serde::de::Visitor<'de> for KeyVisitor {
+            type Value = Key;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a property name")
+            }
+            fn visit_str<E: ::serde::de::Error>(
+                self,
+                v: &str,
+            ) -> ::std::result::Result<Key, E> {
+                Ok(
+                    match v {
+                        "correlationId" => Key::F0,
+                        "description" => Key::F1,
+                        "errors" => Key::F2,
+                        "statusCode" => Key::F3,
+                        "type" => Key::F4,
+                        other => Key::Unknown(other.to_owned()),
+                    },
+                )
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Key {
+            fn deserialize<D>(d: D) -> ::std::result::Result<Self, D::Error>
+            where
+                D: ::serde::Deserializer<'de>,
+            {
+                d.deserialize_identifier(KeyVisitor)
+            }
+        }
+        struct ValueVisitor;
+        impl<'de> ::serde::de::Visitor<'de> for ValueVisitor {
+            type Value = types::ErrorResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a ErrorResponse object")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Self::Value, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut correlation_id = None;
+                let mut description = None;
+                let mut errors = None;
+                let mut status_code = None;
+                let mut type_ = None;
+                let mut extra = ::serde_json::Map::new();
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        Key::F0 => correlation_id = map.next_value()?,
+                        Key::F1 => description = map.next_value()?,
+                        Key::F2 => errors = map.next_value()?,
+                        Key::F3 => status_code = map.next_value()?,
+                        Key::F4 => type_ = map.next_value()?,
+                        Key::Unknown(name) => {
+                            extra.insert(name, map.next_value()?);
+                        }
+                    }
+                }
+                Ok(types::ErrorResponse {
+                    correlation_id,
+                    description,
+                    errors,
+                    status_code,
+                    type_,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(ValueVisitor)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for types::PaginationParameters {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        #[allow(non_camel_case_types)]
+        enum Key {
+            F0,
+            F1,
+            Unknown(::std::string::String),
+        }
+        struct KeyVisitor;
+        impl<'de> ::serde::de::Visitor<'de> for KeyVisitor {
+            type Value = Key;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a property name")
+            }
+            fn visit_str<E: ::serde::de::Error>(
+                self,
+                v: &str,
+            ) -> ::std::result::Result<Key, E> {
+                Ok(
+                    match v {
+                        "pageNumber" => Key::F0,
+                        "pageSize" => Key::F1,
+                        other => Key::Unknown(other.to_owned()),
+                    },
+                )
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Key {
+            fn deserialize<D>(d: D) -> ::std::result::Result<Self, D::Error>
+            where
+                D: ::serde::Deserializer<'de>,
+            {
+                d.deserialize_identifier(KeyVisitor)
+            }
+        }
+        struct ValueVisitor;
+        impl<'de> ::serde::de::Visitor<'de> for ValueVisitor {
+            type Value = types::PaginationParameters;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a PaginationParameters object")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Self::Value, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut page_number = None;
+                let mut page_size = None;
+                let mut extra = ::serde_json::Map::new();
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        Key::F0 => page_number = map.next_value()?,
+                        Key::F1 => page_size = map.next_value()?,
+                        Key::Unknown(name) => {
+                            extra.insert(name, map.next_value()?);
+                        }
+                    }
+                }
+                Ok(types::PaginationParameters {
+                    page_number,
+                    page_size,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(ValueVisitor)
+    }
 }
 impl ::std::convert::TryFrom<types::CustomerUser> for types::CustomerUserInput {
     type Error = types::error::ConversionError;
