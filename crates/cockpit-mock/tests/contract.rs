@@ -8,11 +8,10 @@ use cockpit::{ErrorKind, RetryPolicy, Uuid, operations, types};
 
 use cockpit_mock::{MockCloudCockpit, Outcome};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const CORRELATION: &str = "0d9c8b7a-6f5e-4d3c-8b2a-1f0e9d8c7b6a";
 
-/// Sends one raw HTTP/1.1 request; the status and the body as JSON (`Null` if none).
+/// Sends one raw HTTP/1.1 request to the mock, past the SDK's checks.
 async fn send(
     mock: &MockCloudCockpit,
     method: &str,
@@ -20,23 +19,7 @@ async fn send(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, Value) {
-    let addr = mock.uri().trim_start_matches("http://").to_string();
-    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await.unwrap();
-    let text = String::from_utf8_lossy(&answer).to_string();
-    let status = text[9..12].parse().unwrap();
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .unwrap_or_default();
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    cockpit_test_support::send_raw(&mock.uri(), method, path, headers, body).await
 }
 
 const AUTH: (&str, &str) = ("Authorization", "Bearer mock-token");

@@ -152,9 +152,16 @@ impl Args {
         let Some(body) = &self.body else {
             return Ok(None);
         };
-        serde_json::from_value::<T>(body.clone())
+        // The path names the property that breaks the spec (`customerUser.displayName`).
+        serde_path_to_error::deserialize::<_, T>(body.clone())
             .map(Some)
-            .map_err(|e| Error::invalid_input(format!("the request body is not valid: {e}")))
+            .map_err(|e| {
+                Error::invalid_input(format!(
+                    "the request body is not valid: {}: {}",
+                    e.path(),
+                    e.inner()
+                ))
+            })
     }
 
     pub(crate) fn tenant(&self) -> Option<&str> {
