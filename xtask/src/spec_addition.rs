@@ -114,7 +114,8 @@ use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn added_operations_are_typed_methods_mock_expectations_and_subcommands() {
-    let mock = MockCloudCockpit::start().await;
+    // A mock that also accepts the test token, which the CLI below sends.
+    let mock = cockpit_test_support::mock().await;
     mock.expect(&operations::LIST_PROBE_READINGS)
         .param("probeId", CUSTOMER)
         .param("since", 3)

@@ -58,6 +58,15 @@ pub(crate) const LONGEST: Duration = Duration::from_secs(24 * 60 * 60);
 /// again only when the operation is idempotent: a GET, HEAD, PUT or DELETE, unless the
 /// spec says otherwise ([`Operation::idempotent`](crate::Operation::idempotent)). A PATCH
 /// or POST never is. Every attempt carries the same correlation id.
+///
+/// The defaults ([`RetryPolicy::default`], what a client has unless it is given another):
+///
+/// | setting | default |
+/// | --- | --- |
+/// | attempts ([`max_attempts`](RetryPolicy::max_attempts)) | 3 (the first and two retries) |
+/// | backoff ([`backoff`](RetryPolicy::backoff)) | from 100 ms, doubling, up to 5 s, with full jitter |
+/// | `Retry-After` honoured up to ([`max_retry_after`](RetryPolicy::max_retry_after)) | 30 s |
+/// | all attempts and waits within ([`deadline`](RetryPolicy::deadline)) | 60 s |
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     max_attempts: u32,
