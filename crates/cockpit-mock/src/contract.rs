@@ -303,6 +303,7 @@ impl Contract {
     pub(crate) fn schema_problems(&self, name: &str, value: &Value) -> Vec<String> {
         schema_problems(&self.components, name, value)
     }
+
     pub(crate) fn is_realistic(&self) -> bool {
         self.realistic.load(Ordering::Relaxed)
     }
@@ -311,12 +312,7 @@ impl Contract {
         if self.any_token.load(Ordering::Relaxed) {
             return true;
         }
-        let Some(token) = request
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-        else {
+        let Some(token) = crate::tokens::bearer(request) else {
             return false;
         };
         token == crate::MockCloudCockpit::TOKEN

@@ -151,14 +151,15 @@ pub(crate) struct Revoked(pub(crate) Arc<Tokens>);
 
 impl Match for Revoked {
     fn matches(&self, request: &Request) -> bool {
-        let Some(token) = request
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-        else {
-            return false;
-        };
-        self.0.state().revoked.contains(token)
+        bearer(request).is_some_and(|token| self.0.state().revoked.contains(token))
     }
+}
+
+/// The token of a request's `Authorization: Bearer …`, if it has one.
+pub(crate) fn bearer(request: &Request) -> Option<&str> {
+    request
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
 }
