@@ -71,10 +71,9 @@ fn integral_floats_to_integers(value: &mut Value) -> bool {
             let Some(f) = n.as_f64().filter(|_| n.is_f64()) else {
                 return false;
             };
-            if f.fract() != 0.0 || !f.is_finite() {
-                return false;
-            }
-            // The casts saturate; the round trip tells a value in range from one cut.
+            // The casts truncate and saturate: the round trip tells a whole number in range
+            // from a fraction (2.5 comes back as 2.0) or a value cut at the type's bounds.
+            // Zero takes either branch alike.
             let whole = if f < 0.0 {
                 let i = f as i64;
                 (i as f64 == f).then(|| Number::from(i))
