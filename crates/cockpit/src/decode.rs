@@ -111,6 +111,13 @@ mod tests {
         assert_eq!(page.total_pages, Some(3));
         let license: CustomerLicense = recover(b"{\"availableLicenses\": -2.0}").unwrap();
         assert_eq!(license.available_licenses, Some(-2));
+        // Every one of them, in an object and in a list, not only the first.
+        let page: CustomerUserPage =
+            recover(b"{\"totalPages\": 3.0, \"totalCount\": 5.0}").unwrap();
+        assert_eq!((page.total_pages, page.total_count), (Some(3), Some(5)));
+        let licenses: Vec<CustomerLicense> =
+            recover(b"[{\"availableLicenses\": 1.0}, {\"availableLicenses\": 2.0}]").unwrap();
+        assert_eq!(licenses[1].available_licenses, Some(2));
     }
 
     #[test]
