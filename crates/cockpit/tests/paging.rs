@@ -108,6 +108,32 @@ async fn without_has_next_page_the_walk_decides_from_the_rest_or_says_it_cannot(
         }
     }
 
+    // totalCount alone (no page size in the answer): counted from the first page; and, with
+    // the page size, from a resumed page.
+    let server = serving_without(5, &["hasNextPage", "totalPages", "paginationParameters"]).await;
+    let counted = client(&server.uri());
+    let all: Vec<_> = list(&counted)
+        .page_size(2)
+        .items()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 5);
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    // Four users: page 2 of 2 is full, and the count, not the fullness, says it is the last.
+    let server = serving_without(4, &["hasNextPage", "totalPages"]).await;
+    let resumed = client(&server.uri());
+    let rest: Vec<_> = list(&resumed)
+        .page_size(2)
+        .page_number(2)
+        .items()
+        .map_ok(|u| u.display_name.unwrap())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(rest, ["User 2", "User 3"]);
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+
     // Nothing tells: the walk gives the page it has, then ends with an error naming the
     // next page, never short in silence.
     let server = serving_without(
