@@ -32,6 +32,13 @@ use crate::{Received, tokens::Tokens};
 /// The spec the mock holds requests to.
 const SPEC: &str = include_str!("../../../openapi/cloudcockpit.yaml");
 
+/// The spec as JSON, parsed once for the process (`Null` if it does not parse, which
+/// [`Contract::from_spec`] reports).
+fn spec() -> &'static Value {
+    static PARSED: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    PARSED.get_or_init(|| serde_yaml_ng::from_str(SPEC).unwrap_or(Value::Null))
+}
+
 /// One parameter's check.
 struct ParamCheck {
     name: String,
@@ -126,7 +133,8 @@ impl Contract {
     /// When the spec that `cockpit` was generated from does not parse, or a schema in it
     /// does not compile: a broken build of this crate, not a test's doing.
     pub(crate) fn from_spec(tokens: Arc<Tokens>) -> Contract {
-        let spec: Value = serde_yaml_ng::from_str(SPEC).expect("the spec parses");
+        let spec = spec();
+        assert!(spec.is_object(), "the spec parses");
         let components = json_schema(&spec["components"]);
         let compile = |schema: &Value| {
             let mut root = json_schema(schema);
@@ -330,10 +338,7 @@ impl Contract {
 /// required and nullable and that `value` leaves out: a response type drops its `None`s
 /// when serialized, and the API sends them as `null`.
 pub(crate) fn with_required_nulls(name: &str, value: &mut Value) {
-    let Ok(spec) = serde_yaml_ng::from_str::<Value>(SPEC) else {
-        return;
-    };
-    let schema = &spec["components"]["schemas"][name];
+    let schema = &spec()["components"]["schemas"][name];
     let Some(map) = value.as_object_mut() else {
         return;
     };
@@ -349,9 +354,7 @@ pub(crate) fn with_required_nulls(name: &str, value: &mut Value) {
 
 /// The spec's component schemas, as JSON Schema.
 pub(crate) fn components() -> Value {
-    serde_yaml_ng::from_str::<Value>(SPEC)
-        .map(|spec| json_schema(&spec["components"]))
-        .unwrap_or(Value::Null)
+    json_schema(&spec()["components"])
 }
 
 /// What `value` breaks of the component schema `name` of `components`, as
