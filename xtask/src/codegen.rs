@@ -114,7 +114,7 @@ pub(crate) fn generate(root: &Path) -> Result<Vec<(&'static str, String)>> {
     let spec: OpenAPI =
         serde_yaml_ng::from_str(&text).with_context(|| format!("parsing {SPEC} as OpenAPI 3.0"))?;
     let (spec, adjustments, promises) = prepare(spec)?;
-    let file = render(&spec)?;
+    let (file, generator) = render(&spec)?;
     let mut sdk_file = file.clone();
     let (visitors, decoded) = crate::directions::visitors(&mut sdk_file)?;
     sdk_file
@@ -134,7 +134,7 @@ pub(crate) fn generate(root: &Path) -> Result<Vec<(&'static str, String)>> {
         .items
         .extend(syn::parse2::<syn::File>(crate::directions::drift_impls(&file, &promises)?)?.items);
     let sdk = prettyplease::unparse(&sdk_file);
-    let facade = crate::facade::render(&spec, &file)?;
+    let facade = crate::facade::render(&spec, generator.get_type_space(), &file)?;
     let header = header(
         &fingerprint(&text),
         &progenitor_version(root)?,
@@ -177,8 +177,9 @@ fn progenitor_version(root: &Path) -> Result<String> {
     bail!("Cargo.lock names no progenitor-impl version")
 }
 
-/// Runs progenitor on the prepared spec and parses its output.
-fn render(spec: &OpenAPI) -> Result<syn::File> {
+/// Runs progenitor on the prepared spec and parses its output; the generator keeps the
+/// type space that names every type.
+fn render(spec: &OpenAPI) -> Result<(syn::File, progenitor::Generator)> {
     let mut settings = progenitor::GenerationSettings::new();
     settings
         .with_interface(progenitor::InterfaceStyle::Builder)
@@ -215,7 +216,8 @@ fn render(spec: &OpenAPI) -> Result<syn::File> {
         anyhow::anyhow!("progenitor panicked on {SPEC}; see the message above for the operation")
     })?
     .context("progenitor rejected the spec")?;
-    syn::parse2(tokens).context("progenitor's output does not parse")
+    let file = syn::parse2(tokens).context("progenitor's output does not parse")?;
+    Ok((file, generator))
 }
 
 /// The in-memory adjustments that progenitor needs, each described for the header.
@@ -765,7 +767,7 @@ components:
         );
         assert_eq!(promises["Thing"][0].max_length, Some(5));
         assert!(promises["Thing"].iter().all(|p| p.always));
-        let file = render(&prepared).unwrap();
+        let (file, _) = render(&prepared).unwrap();
         let text = prettyplease::unparse(&file);
         let drift = crate::directions::drift_impls(&file, &promises)
             .unwrap()

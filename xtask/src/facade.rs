@@ -1,29 +1,37 @@
-//! The facade's per-operation glue, generated from the spec and from progenitor's output.
+//! The facade's per-operation glue, generated from a model of the spec.
 //!
 //! For every operation, `crates/cockpit/src/generated_ops.rs` gets:
-//! - an [`Operation`] constant (id, method, path template, parameters, idempotency), the
-//!   data that the pipeline, the CLI and the mock read;
-//! - a method on `cockpit::Client` and a call builder with a setter for each path, query and
-//!   body parameter, whose `send()` checks the input and hands it to the one pipeline;
-//! - the call's validated input, which knows how to make one attempt with the generated
-//!   client (`pipeline::Call`);
-//! - an arm of the dynamic dispatch that the CLI uses to call an operation by its id.
+//! - an [`Operation`] constant: the data that the pipeline, the CLI and the mock read (id,
+//!   method, path, parameters with their limits, body, idempotency), and the operation's
+//!   entry point for calls by name;
+//! - its input: one struct whose fields are the parameters, with their API names for serde,
+//!   which the typed setters fill and a call by name deserializes;
+//! - a method on `cockpit::Client` returning its call builder (`CallBuilder<input>`), and a
+//!   setter on it per parameter and body property;
+//! - how one attempt hands the input to progenitor's builder (`CallInput::attempt`).
 //!
-//! Parameter and body types are read from progenitor's own output (the bounds of its
-//! builder setters), so the facade names exactly the types the generated client takes.
+//! The model comes from the prepared spec alone: operations, parameters, bodies and
+//! responses from `openapiv3`, and the types' names from typify's type space, which
+//! progenitor filled ([`progenitor::Generator::get_type_space`]). An inline schema that made
+//! no named type there (a uuid, an `int32`) is named by a scratch type space with the same
+//! rules. progenitor's method and setter names are derived the way progenitor derives them,
+//! then checked against the items it generated; a missing one fails codegen naming the
+//! operation. Nothing reads progenitor's doc text or rewrites a type path.
+//!
 //! The headers that the pipeline sets on every request (`Authorization`, `X-Tenant`,
 //! `X-Correlation-Id`) are not parameters here: `codegen::prepare` takes them out of the
 //! in-memory spec.
 //!
 //! [`Operation`]: ../../crates/cockpit/src/operation.rs
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context, Result, bail};
-use heck::{ToShoutySnakeCase, ToSnakeCase};
-use openapiv3::{OpenAPI, Parameter, ReferenceOr, Schema, SchemaKind, Type};
-use proc_macro2::{Ident, Span, TokenStream};
+use heck::{ToKebabCase, ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
+use openapiv3::{OpenAPI, Parameter, ReferenceOr, Schema, SchemaKind, StatusCode, Type};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+use typify_impl::{TypeDetails, TypeSpace};
 
 /// The operations' methods whose requests may be sent twice without harm (RFC 9110,
 /// 9.2.2), unless the spec's `x-cockpit-idempotent` says otherwise.
@@ -32,40 +40,198 @@ const IDEMPOTENT_METHODS: &[&str] = &["GET", "HEAD", "PUT", "DELETE", "OPTIONS",
 /// The spec extension that overrides the method's idempotency for one operation.
 pub(crate) const IDEMPOTENT_EXTENSION: &str = "x-cockpit-idempotent";
 
-/// One operation as the spec describes it.
-struct OpSpec {
+/// The names that the call builder already has: a parameter or body property with one of
+/// these as its setter would shadow it.
+const BUILDER_NAMES: &[&str] = &[
+    "tenant",
+    "correlation_id",
+    "send",
+    "body",
+    "body_map",
+    "pages",
+    "items",
+    "param",
+    "int_param",
+    "text_param",
+    "set",
+    "set_body",
+    "body_with",
+    "input",
+    "new",
+    "from_args",
+];
+
+/// One operation of the model.
+struct Op {
     id: String,
     method: String,
     path: String,
     summary: Option<String>,
     description: Option<String>,
     idempotent: bool,
-    params: Vec<ParamSpec>,
-    body: Option<BodySpec>,
+    params: Vec<Param>,
+    body: Option<Body>,
+    /// The success body's type, `()` when none is documented.
+    value: TokenStream,
+    /// The error body's type, `()` when none is documented.
+    error: TokenStream,
+    paged: Option<Paged>,
 }
 
-struct ParamSpec {
+struct Param {
     name: String,
+    setter: String,
     location: &'static str,
     required: bool,
     description: Option<String>,
+    kind: &'static str,
     hint: String,
-    /// The schema's `minimum` and `maximum`, for an integer parameter that has either.
-    range: Option<(Option<i64>, Option<i64>)>,
+    ty: TokenStream,
+    minimum: Option<i64>,
+    maximum: Option<i64>,
+    max_length: Option<usize>,
 }
 
-struct BodySpec {
+struct Body {
     required: bool,
     description: Option<String>,
+    ty: TokenStream,
+    /// The body's schema name in the spec.
+    schema: String,
+    /// The body type's builder and its setters (name, type), for an object body.
+    builder: Option<BodyBuilder>,
 }
 
-/// What progenitor generated for one operation.
-struct RawOp {
-    method: Ident,
-    /// Setter name to the type its `TryInto` bound names.
-    setters: BTreeMap<String, syn::Type>,
-    value: syn::Type,
-    error: syn::Type,
+/// A body type's builder, and its setters with the type each takes.
+type BodyBuilder = (TokenStream, Vec<(String, TokenStream)>);
+
+/// What the glue of a paged operation needs: its item type, and how to take its page
+/// body apart.
+struct Paged {
+    item: TokenStream,
+    parts: TokenStream,
+}
+
+/// The types progenitor generated, by name, and a scratch space for inline schemas.
+struct Types<'a> {
+    named: BTreeMap<String, typify_impl::Type<'a>>,
+    space: &'a TypeSpace,
+}
+
+impl<'a> Types<'a> {
+    fn new(space: &'a TypeSpace) -> Self {
+        let named = space
+            .iter_types()
+            .filter(|t| {
+                matches!(
+                    t.details(),
+                    TypeDetails::Struct(_) | TypeDetails::Enum(_) | TypeDetails::Newtype(_)
+                )
+            })
+            .map(|t| (t.name(), t))
+            .collect();
+        Self { named, space }
+    }
+
+    /// The type progenitor named after `name`, by typify's rule (upper camel case).
+    fn named(&self, name: &str) -> Option<&typify_impl::Type<'a>> {
+        self.named.get(&name.to_upper_camel_case())
+    }
+
+    /// The Rust type of `schema`, which progenitor named `hint` if it needed a name.
+    fn resolve(&self, schema: &ReferenceOr<Schema>, hint: &str) -> Result<TokenStream> {
+        match schema {
+            ReferenceOr::Reference { reference } => {
+                let name = reference
+                    .strip_prefix("#/components/schemas/")
+                    .with_context(|| {
+                        format!("{reference}: only component schemas are supported")
+                    })?;
+                let t = self
+                    .named(name)
+                    .with_context(|| format!("typify made no type for {reference}"))?;
+                Ok(t.ident())
+            }
+            ReferenceOr::Item(item) => {
+                if let Some(t) = self.named(hint) {
+                    return Ok(t.ident());
+                }
+                if let SchemaKind::Type(Type::Array(a)) = &item.schema_kind {
+                    let items = a
+                        .items
+                        .as_ref()
+                        .context("an array without items")?
+                        .clone()
+                        .unbox();
+                    let inner = self.resolve(&items, &format!("{hint}-item"))?;
+                    return Ok(quote!(::std::vec::Vec<#inner>));
+                }
+                if item.schema_data.nullable {
+                    bail!("{hint}: a nullable inline schema is not supported; give it a component");
+                }
+                // A builtin (a uuid, an `int32`, a string): typify names it the same in
+                // any type space, so a scratch one answers.
+                let json = serde_json::to_value(item)?;
+                let schema: schemars::schema::Schema = serde_json::from_value(json)?;
+                let mut scratch = TypeSpace::new(
+                    typify_impl::TypeSpaceSettings::default().with_type_mod("types"),
+                );
+                let id = scratch
+                    .add_type_with_name(&schema, Some(hint.to_upper_camel_case()))
+                    .with_context(|| format!("{hint}: typify refused the schema"))?;
+                let t = scratch.get_type(&id)?;
+                if matches!(
+                    t.details(),
+                    TypeDetails::Struct(_) | TypeDetails::Enum(_) | TypeDetails::Newtype(_)
+                ) {
+                    bail!(
+                        "{hint}: progenitor made no type {} for this schema",
+                        t.name()
+                    );
+                }
+                Ok(t.ident())
+            }
+        }
+    }
+
+    /// The setters of the builder of the struct named `name` (typify's names), with the
+    /// type each takes.
+    fn builder_setters(&self, name: &str) -> Result<Option<BodyBuilder>> {
+        let Some(t) = self.named(name) else {
+            return Ok(None);
+        };
+        let (Some(builder), TypeDetails::Struct(s)) = (t.builder(), t.details()) else {
+            return Ok(None);
+        };
+        let mut setters = Vec::new();
+        for prop in s.properties_info() {
+            let ty = self.space.get_type(&prop.type_id)?.ident();
+            setters.push((prop.name.to_string(), ty));
+        }
+        Ok(Some((builder, setters)))
+    }
+
+    /// The property `field` (typify's field name) of struct `t`: its type, and whether
+    /// it is an `Option`.
+    fn property(
+        &self,
+        t: &typify_impl::Type<'_>,
+        field: &str,
+    ) -> Option<(typify_impl::Type<'a>, bool)> {
+        let TypeDetails::Struct(s) = t.details() else {
+            return None;
+        };
+        let (_, id) = s.properties().find(|(name, _)| *name == field)?;
+        let ty = self.space.get_type(&id).ok()?;
+        let inner = match ty.details() {
+            TypeDetails::Option(inner) => Some(inner),
+            _ => None,
+        };
+        match inner {
+            Some(inner) => Some((self.space.get_type(&inner).ok()?, true)),
+            None => Some((ty, false)),
+        }
+    }
 }
 
 /// Whether an operation is idempotent: its method's default, or the spec's override.
@@ -78,47 +244,41 @@ pub(crate) fn idempotent(method: &str, op: &openapiv3::Operation) -> Result<bool
     }
 }
 
-/// Renders the facade's glue for `spec` (prepared) from progenitor's `file`.
-pub(crate) fn render(spec: &OpenAPI, file: &syn::File) -> Result<String> {
-    let ops = operations(spec)?;
+/// Renders the facade's glue for `spec` (prepared), with the types progenitor made in
+/// `space`, calling the methods progenitor generated in `file`.
+pub(crate) fn render(spec: &OpenAPI, space: &TypeSpace, file: &syn::File) -> Result<String> {
+    let types = Types::new(space);
+    let generated = progenitor_items(file)?;
+    let ops = model(spec, &types)?;
     let secrets = secret_properties(spec);
-    let raw = raw_operations(file)?;
-    let props = body_properties(file);
-    let structs = type_structs(file);
     let mut consts = Vec::new();
     let mut list = Vec::new();
     let mut methods = Vec::new();
     let mut builders = Vec::new();
-    let mut arms = Vec::new();
+    let mut inputs = Vec::new();
+    let mut glue = Vec::new();
     for op in &ops {
-        let key = (op.method.clone(), op.path.clone());
-        let Some(r) = raw.get(&key) else {
-            bail!(
-                "{}: progenitor generated no method for {} {}",
-                op.id,
-                op.method,
-                op.path
-            );
-        };
-        let (c, m, b, a) = operation(op, r, &props, &structs).with_context(|| op.id.clone())?;
-        let name = const_name(op);
+        check_names(op, &generated).with_context(|| op.id.clone())?;
+        let name = format_ident!("{}", op.id.to_shouty_snake_case());
+        let (c, m, b, i, g) = operation(op);
         consts.push(c);
         list.push(quote!(&operations::#name));
         methods.push(m);
         builders.push(b);
-        arms.push(a);
+        inputs.push(i);
+        glue.push(g);
     }
     let tokens = quote! {
         use std::future::Future;
 
         use cockpit_generated::types;
+        use reqwest::Method;
 
         use crate::{
             client::Client,
-            dynamic::Args,
             error::Result,
-            operation::{Operation, Param, ParamIn},
-            pipeline::{self, CallOptions, Problems, Response},
+            operation::{Body, Kind, Limits, Operation, Param, ParamIn},
+            pipeline::{self, CallBuilder, CallInput, RawResult},
         };
 
         /// Every operation in the spec, one constant each.
@@ -138,431 +298,378 @@ pub(crate) fn render(spec: &OpenAPI, file: &syn::File) -> Result<String> {
             #(#methods)*
         }
 
-        /// The call builders that the methods of [`Client`] return.
+        /// The call builders that the methods of [`Client`] return: a
+        /// [`CallBuilder`] for each operation's input.
         pub mod builder {
             use super::*;
             #(#builders)*
         }
 
-        /// Calls the operation `op` with parameters and a body given as text and JSON.
-        pub(crate) async fn dispatch(
-            client: &Client,
-            op: &'static Operation,
-            args: Args,
-        ) -> Result<Response<serde_json::Value>> {
-            match op.id {
-                #(#arms)*
-                other => Err(crate::error::Error::invalid_input(format!("no operation {other:?}"))),
-            }
+        /// The input of each operation: its parameters, each by its API name.
+        pub mod input {
+            use cockpit_generated::types;
+            #(#inputs)*
         }
+
+        #(#glue)*
     };
     let file: syn::File = syn::parse2(tokens).context("the facade glue does not parse")?;
     Ok(prettyplease::unparse(&file))
 }
 
-fn const_name(op: &OpSpec) -> Ident {
-    format_ident!("{}", op.id.to_shouty_snake_case())
+/// progenitor's builders by name, each with its methods' names.
+fn progenitor_items(file: &syn::File) -> Result<BTreeMap<String, BTreeSet<String>>> {
+    let builder_mod = file
+        .items
+        .iter()
+        .find_map(|i| match i {
+            syn::Item::Mod(m) if m.ident == "builder" => m.content.as_ref().map(|c| &c.1),
+            _ => None,
+        })
+        .context("progenitor's output has no `mod builder`")?;
+    let mut out = BTreeMap::new();
+    let client_fns: BTreeSet<String> = file
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            syn::Item::Impl(imp) if imp.trait_.is_none() => Some(imp),
+            _ => None,
+        })
+        .filter(|imp| matches!(&*imp.self_ty, syn::Type::Path(p) if p.path.is_ident("Client")))
+        .flat_map(|imp| &imp.items)
+        .filter_map(|it| match it {
+            syn::ImplItem::Fn(f) => Some(f.sig.ident.to_string()),
+            _ => None,
+        })
+        .collect();
+    out.insert("Client".to_string(), client_fns);
+    for item in builder_mod {
+        let syn::Item::Impl(imp) = item else { continue };
+        let syn::Type::Path(p) = &*imp.self_ty else {
+            continue;
+        };
+        let Some(last) = p.path.segments.last() else {
+            continue;
+        };
+        let fns = out
+            .entry(last.ident.to_string())
+            .or_insert_with(BTreeSet::new);
+        for it in &imp.items {
+            if let syn::ImplItem::Fn(f) = it {
+                fns.insert(f.sig.ident.to_string());
+            }
+        }
+    }
+    Ok(out)
 }
 
-fn operation(
-    op: &OpSpec,
-    raw: &RawOp,
-    props: &BTreeMap<String, Vec<(String, syn::Type)>>,
-    structs: &BTreeMap<String, BTreeMap<String, syn::Type>>,
-) -> Result<(TokenStream, TokenStream, TokenStream, TokenStream)> {
-    let const_ident = const_name(op);
-    let method = &raw.method;
-    let builder = format_ident!(
-        "{}",
-        heck::ToUpperCamelCase::to_upper_camel_case(method.to_string().as_str())
-    );
-    let input = format_ident!("{}Input", builder);
-    let id = &op.id;
-    let http_method = &op.method;
-    let path = &op.path;
-    let idempotent = op.idempotent;
-    let summary = op.summary.clone().unwrap_or_default();
-    let params_meta = op.params.iter().map(|p| {
-        let name = &p.name;
-        let location = format_ident!("{}", p.location);
-        let required = p.required;
-        let description = p.description.clone().unwrap_or_default();
-        let hint = &p.hint;
-        quote!(Param { name: #name, location: ParamIn::#location, required: #required, description: #description, hint: #hint })
-    });
-    let has_body = op.body.is_some();
-    let body_required = op.body.as_ref().is_some_and(|b| b.required);
-    let const_doc = format!("`{http_method} {path}`: {summary}");
-    let c = quote! {
-        #[doc = #const_doc]
-        pub const #const_ident: Operation = Operation {
-            id: #id,
-            method: #http_method,
-            path: #path,
-            summary: #summary,
-            idempotent: #idempotent,
-            params: &[#(#params_meta),*],
-            body: #has_body,
-            body_required: #body_required,
-        };
-    };
-
-    // The fields of the call builder: one per parameter, and the body.
-    let mut fields = Vec::new();
-    let mut inits = Vec::new();
-    let mut setters = Vec::new();
-    let mut checks = Vec::new();
-    let mut input_fields = Vec::new();
-    let mut applies = Vec::new();
-    let mut dyn_sets = Vec::new();
-    let mut names = Vec::new();
+/// Checks that progenitor generated the method and setters the glue calls, named as
+/// progenitor names them, and that no setter of ours shadows one of the builder's own.
+fn check_names(op: &Op, generated: &BTreeMap<String, BTreeSet<String>>) -> Result<()> {
+    let method = op.id.to_snake_case();
+    if !generated
+        .get("Client")
+        .is_some_and(|fns| fns.contains(&method))
+    {
+        bail!("progenitor generated no method Client::{method}");
+    }
+    let builder = op.id.to_upper_camel_case();
+    let fns = generated
+        .get(&builder)
+        .with_context(|| format!("progenitor generated no builder::{builder}"))?;
+    let mut ours = BTreeSet::new();
     for p in &op.params {
-        let setter = p.name.to_snake_case();
-        let Some(ty) = raw.setters.get(&setter) else {
+        if !fns.contains(&p.setter) {
             bail!(
-                "progenitor's builder has no setter {setter} for parameter {}",
+                "progenitor's builder::{builder} has no setter {} for parameter {}",
+                p.setter,
                 p.name
             );
-        };
-        let f = format_ident!("{setter}");
-        let api = &p.name;
-        names.push(f.clone());
-        fields.push(quote!(#f: std::result::Result<Option<#ty>, String>));
-        inits.push(quote!(#f: Ok(None)));
-        let doc = param_doc(p);
-        setters.push(match p.range {
-            // The spec's limits, checked on the value as given, so that the message names
-            // the value and the limit (a conversion error alone would not).
-            Some((min, max)) => {
-                let min = option_tokens(min);
-                let max = option_tokens(max);
-                quote! {
-                    #[doc = #doc]
-                    pub fn #f<V>(mut self, value: V) -> Self
-                    where
-                        V: TryInto<#ty> + std::fmt::Display,
-                        V::Error: std::fmt::Display,
-                    {
-                        self.#f = pipeline::in_range(#api, &value, #min, #max).and_then(|()| {
-                            value.try_into().map(Some).map_err(|e| format!("{}: {e}", #api))
-                        });
-                        self
-                    }
-                }
-            }
-            None => quote! {
-                #[doc = #doc]
-                pub fn #f<V>(mut self, value: V) -> Self
-                where
-                    V: TryInto<#ty>,
-                    V::Error: std::fmt::Display,
-                {
-                    self.#f = value.try_into().map(Some).map_err(|e| format!("{}: {e}", #api));
-                    self
-                }
-            },
-        });
-        let required = p.required;
-        let setter_name = setter.as_str();
-        checks.push(quote!(#f: problems.param(#api, #setter_name, #required, #f)));
-        input_fields.push(quote!(#f: Option<#ty>));
-        applies.push(quote!(if let Some(v) = &self.#f { call = call.#f(v.clone()); }));
-        dyn_sets.push(quote!(if let Some(v) = args.param::<#ty>(#api)? { call = call.#f(v); }));
+        }
+        if BUILDER_NAMES.contains(&p.setter.as_str()) || !ours.insert(p.setter.clone()) {
+            bail!(
+                "parameter {}: its setter `{}` clashes with another of the call builder's; rename the parameter in the spec",
+                p.name,
+                p.setter
+            );
+        }
     }
     if let Some(body) = &op.body {
-        let Some(ty) = raw.setters.get("body") else {
-            bail!("progenitor's builder has no body setter");
-        };
-        let type_name = type_last_ident(ty);
-        let builder_props = type_name.as_ref().and_then(|n| props.get(n));
-        names.push(format_ident!("body"));
-        let required = body.required;
-        let doc = body
-            .description
-            .clone()
-            .map(|d| format!("The request body: {d}"))
-            .unwrap_or_else(|| "The request body.".to_string());
-        if let Some(props) = builder_props {
-            // An object body: the generated type's builder, with a setter per property.
-            let tn = format_ident!("{}", type_name.clone().unwrap_or_default());
-            fields.push(quote!(body: std::result::Result<types::builder::#tn, String>));
-            inits.push(quote!(body: Ok(Default::default())));
-            let param_names: Vec<String> =
-                op.params.iter().map(|p| p.name.to_snake_case()).collect();
-            for (prop, pty) in props {
-                if param_names.contains(prop)
-                    || prop == "tenant"
-                    || prop == "correlation_id"
-                    || prop == "send"
-                    || prop == "body"
-                {
-                    continue;
-                }
-                let pf = format_ident!("{prop}");
-                let pdoc = format!(
-                    "Sets `{prop}` in the request body (see [`types::{}`]).",
-                    type_name.clone().unwrap_or_default()
+        if !fns.contains("body") {
+            bail!("progenitor's builder::{builder} has no body setter");
+        }
+        for (prop, _) in body.builder.iter().flat_map(|(_, s)| s) {
+            if BUILDER_NAMES.contains(&prop.as_str()) || !ours.insert(prop.clone()) {
+                bail!(
+                    "body property {prop}: its setter clashes with a parameter's or the call builder's own; rename it in the spec"
                 );
-                setters.push(quote! {
-                    #[doc = #pdoc]
-                    pub fn #pf<V>(mut self, value: V) -> Self
-                    where
-                        V: TryInto<#pty>,
-                        V::Error: std::fmt::Display,
-                    {
-                        self.body = self.body.map(|b| b.#pf(value));
-                        self
-                    }
-                });
             }
-            setters.push(quote! {
-                #[doc = #doc]
-                pub fn body<V>(mut self, value: V) -> Self
-                where
-                    V: TryInto<#ty>,
-                    V::Error: std::fmt::Display,
-                {
-                    self.body = value.try_into().map(From::from).map_err(|e| format!("body: {e}"));
-                    self
-                }
-
-                /// Changes the body with a function of its builder.
-                pub fn body_map(mut self, f: impl FnOnce(types::builder::#tn) -> types::builder::#tn) -> Self {
-                    self.body = self.body.map(f);
-                    self
-                }
-            });
-            checks.push(quote!(body: problems.body(#required, body.and_then(|b| #ty::try_from(b).map_err(|e| e.to_string())))));
-        } else {
-            fields.push(quote!(body: std::result::Result<Option<#ty>, String>));
-            inits.push(quote!(body: Ok(None)));
-            setters.push(quote! {
-                #[doc = #doc]
-                pub fn body<V>(mut self, value: V) -> Self
-                where
-                    V: TryInto<#ty>,
-                    V::Error: std::fmt::Display,
-                {
-                    self.body = value.try_into().map(Some).map_err(|e| format!("body: {e}"));
-                    self
-                }
-            });
-            checks.push(quote!(body: problems.param("body", "body", #required, body)));
         }
-        input_fields.push(quote!(body: Option<#ty>));
-        applies.push(quote!(if let Some(v) = &self.body {
-            call = call.body(v.clone());
-        }));
-        dyn_sets.push(quote!(if let Some(v) = args.body::<#ty>()? { call = call.body(v); }));
     }
-    let value = &raw.value;
-    let error = &raw.error;
-    let method_doc = method_doc(op);
-    let builder_doc = format!(
-        "A `{id}` call being put together: [`Client::{method}`] makes it and [`send`](Self::send) sends it."
-    );
-    let m = quote! {
-        #[doc = #method_doc]
-        pub fn #method(&self) -> builder::#builder<'_> {
-            builder::#builder::new(self)
-        }
-    };
-    let paged = paged(op, raw, structs);
-    let derive = if paged.is_some() {
-        quote!(#[derive(Debug, Clone)])
-    } else {
-        quote!(#[derive(Debug)])
-    };
-    let (walk, paged_impl) = match &paged {
-        Some(p) => {
-            let item = &p.item;
-            let parts = &p.parts;
-            (
-                quote! {
-                    /// Every page, as a stream, from the page that
-                    /// [`page_number`](Self::page_number) names (to resume) or the first:
-                    /// one call a page through the pipeline, retries included, with the
-                    /// call's tenant and a correlation id of its own. One page is held at
-                    /// a time. The stream ends after the last page, or with an error that
-                    /// names the page ([`Error::page`](crate::Error::page)): a page that
-                    /// failed, or a server that would never end.
-                    pub fn pages(self) -> impl futures::Stream<Item = Result<crate::Page<#item>>> + Send + 'a {
-                        let first = crate::paging::first_page(&self.page_number);
-                        crate::paging::pages(first, move |n| self.clone().page_number(n).send())
-                    }
-
-                    /// Every item of every page, as a stream: [`pages`](Self::pages),
-                    /// flattened.
-                    pub fn items(self) -> impl futures::Stream<Item = Result<#item>> + Send + 'a {
-                        crate::paging::items(self.pages())
-                    }
-                },
-                quote! {
-                    impl crate::paging::Paged for #value {
-                        type Item = #item;
-                        fn into_parts(self) -> crate::paging::Parts<#item> {
-                            #parts
-                        }
-                    }
-                },
-            )
-        }
-        None => (quote!(), quote!()),
-    };
-    let b = quote! {
-        #paged_impl
-
-        #[doc = #builder_doc]
-        #[must_use = "nothing is sent until .send().await"]
-        #derive
-        pub struct #builder<'a> {
-            client: &'a Client,
-            options: CallOptions,
-            #(#fields,)*
-        }
-
-        impl<'a> #builder<'a> {
-            pub(crate) fn new(client: &'a Client) -> Self {
-                Self {
-                    client,
-                    options: CallOptions::default(),
-                    #(#inits,)*
-                }
-            }
-
-            #(#setters)*
-
-            /// Sends another tenant than the client's in `X-Tenant`, for this call only.
-            pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
-                self.options.tenant = Some(tenant.into());
-                self
-            }
-
-            /// Sends this `X-Correlation-Id` instead of a fresh random one.
-            pub fn correlation_id(mut self, id: uuid::Uuid) -> Self {
-                self.options.correlation_id = Some(id);
-                self
-            }
-
-            /// Checks the input and sends the call through the client's pipeline: the
-            /// token, the tenant, the correlation id, and retries as the operation's
-            /// idempotency and the client's [`RetryPolicy`](crate::RetryPolicy) allow.
-            ///
-            /// # Errors
-            ///
-            /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before anything
-            /// is sent when a required value is missing or breaks a documented limit;
-            /// otherwise the API's or the transport's error. Every error carries the
-            /// call's correlation id.
-            pub fn send(self) -> impl Future<Output = Result<Response<#value>>> + Send + 'a {
-                let Self { client, options, #(#names,)* } = self;
-                let mut problems = Problems::default();
-                let input = #input { #(#checks,)* };
-                pipeline::send(client, &operations::#const_ident, options, problems.finish(input))
-            }
-
-            #walk
-        }
-
-        /// The checked input of one call: everything an attempt needs.
-        #[derive(Debug)]
-        pub(crate) struct #input {
-            #(#input_fields,)*
-        }
-
-        impl pipeline::Call for #input {
-            type Value = #value;
-            type ErrorBody = #error;
-            fn attempt<'r>(
-                &'r self,
-                raw: &'r cockpit_generated::Client,
-            ) -> impl Future<Output = pipeline::RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
-                #[allow(unused_mut)]
-                let mut call = raw.#method();
-                #(#applies)*
-                call.send()
-            }
-        }
-    };
-    let a = quote! {
-        #id => {
-            #[allow(unused_mut)]
-            let mut call = client.#method();
-            #(#dyn_sets)*
-            if let Some(t) = args.tenant() { call = call.tenant(t); }
-            if let Some(c) = args.correlation_id() { call = call.correlation_id(c); }
-            crate::dynamic::to_json(call.send().await?)
-        }
-    };
-    Ok((c, m, b, a))
+    if op.params.len() > 64 {
+        bail!(
+            "{} parameters; the call builder tracks at most 64",
+            op.params.len()
+        );
+    }
+    Ok(())
 }
 
-/// What the glue of a paged operation needs: its item type, and how to take its page
-/// body apart.
-struct PagedSpec {
-    item: TokenStream,
-    parts: TokenStream,
+/// The operations of the prepared spec, sorted by id.
+fn model(spec: &OpenAPI, types: &Types<'_>) -> Result<Vec<Op>> {
+    let components = spec.components.as_ref();
+    let mut ops = Vec::new();
+    for (path, item) in &spec.paths.paths {
+        let ReferenceOr::Item(item) = item else {
+            bail!("{path}: a path item by reference is not supported");
+        };
+        for (method, op) in item.iter() {
+            let method = method.to_ascii_uppercase();
+            let id = op
+                .operation_id
+                .clone()
+                .with_context(|| format!("{method} {path} has no operationId"))?;
+            let built = operation_model(&id, &method, path, item, op, components, types)
+                .with_context(|| id.clone())?;
+            ops.push(built);
+        }
+    }
+    ops.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(ops)
+}
+
+fn operation_model(
+    id: &str,
+    method: &str,
+    path: &str,
+    item: &openapiv3::PathItem,
+    op: &openapiv3::Operation,
+    components: Option<&openapiv3::Components>,
+    types: &Types<'_>,
+) -> Result<Op> {
+    let mut params = Vec::new();
+    for p in item.parameters.iter().chain(&op.parameters) {
+        let p = match p {
+            ReferenceOr::Item(p) => p.clone(),
+            ReferenceOr::Reference { reference } => {
+                let key = reference.rsplit('/').next().unwrap_or_default();
+                components
+                    .and_then(|c| c.parameters.get(key))
+                    .and_then(|p| p.as_item())
+                    .cloned()
+                    .with_context(|| format!("parameter {reference} is not defined"))?
+            }
+        };
+        let location = match &p {
+            Parameter::Path { .. } => "Path",
+            Parameter::Query { .. } => "Query",
+            Parameter::Header { .. } => "Header",
+            Parameter::Cookie { .. } => bail!("cookie parameters are not supported"),
+        };
+        let data = p.parameter_data_ref();
+        let openapiv3::ParameterSchemaOrContent::Schema(schema) = &data.format else {
+            bail!(
+                "parameter {}: only a schema is supported, not content",
+                data.name
+            );
+        };
+        let resolved = resolve_schema(schema, components);
+        let (kind, minimum, maximum, max_length) = match resolved.map(|s| &s.schema_kind) {
+            Some(SchemaKind::Type(Type::Integer(i))) => ("Integer", i.minimum, i.maximum, None),
+            Some(SchemaKind::Type(Type::Number(_))) => ("Number", None, None, None),
+            Some(SchemaKind::Type(Type::Boolean(_))) => ("Boolean", None, None, None),
+            Some(SchemaKind::Type(Type::String(s))) => ("String", None, None, s.max_length),
+            _ => bail!(
+                "parameter {}: only a string, integer, number or boolean is supported",
+                data.name
+            ),
+        };
+        let ty = types
+            .resolve(schema, &format!("{id}-{}", data.name))
+            .with_context(|| format!("parameter {}", data.name))?;
+        params.push(Param {
+            setter: data.name.to_snake_case(),
+            name: data.name.clone(),
+            location,
+            required: data.required,
+            description: data.description.clone(),
+            kind,
+            hint: hint(schema, components),
+            ty,
+            minimum,
+            maximum,
+            max_length,
+        });
+    }
+    let body = match &op.request_body {
+        None => None,
+        Some(b) => {
+            let ReferenceOr::Item(b) = b else {
+                bail!("a request body by reference is not supported");
+            };
+            let schema = b
+                .content
+                .get("application/json")
+                .and_then(|m| m.schema.as_ref())
+                .context("the request body has no application/json schema")?;
+            let hint = format!("{id}-body");
+            let ty = types.resolve(schema, &hint).context("the request body")?;
+            let name = match schema {
+                ReferenceOr::Reference { reference } => {
+                    reference.rsplit('/').next().unwrap_or_default().to_string()
+                }
+                ReferenceOr::Item(_) => hint,
+            };
+            Some(Body {
+                required: b.required,
+                description: b.description.clone(),
+                ty,
+                builder: types.builder_setters(&name)?,
+                schema: name,
+            })
+        }
+    };
+    let (value, error) = answer_types(id, op, components, types)?;
+    let mut built = Op {
+        id: id.to_string(),
+        method: method.to_string(),
+        path: path.to_string(),
+        summary: op.summary.clone(),
+        description: op.description.clone(),
+        idempotent: idempotent(method, op)?,
+        params,
+        body,
+        value,
+        error,
+        paged: None,
+    };
+    built.paged = paged(&built, op, types);
+    Ok(built)
+}
+
+/// The schema itself, or the component it references.
+fn resolve_schema<'s>(
+    schema: &'s ReferenceOr<Schema>,
+    components: Option<&'s openapiv3::Components>,
+) -> Option<&'s Schema> {
+    match schema {
+        ReferenceOr::Item(s) => Some(s),
+        ReferenceOr::Reference { reference } => components?
+            .schemas
+            .get(reference.rsplit('/').next()?)?
+            .as_item(),
+    }
+}
+
+/// The success and error body types, as progenitor takes them: the JSON schema of the
+/// documented answers of each class, or `()` when they document none.
+fn answer_types(
+    id: &str,
+    op: &openapiv3::Operation,
+    components: Option<&openapiv3::Components>,
+    types: &Types<'_>,
+) -> Result<(TokenStream, TokenStream)> {
+    let mut value: Option<TokenStream> = None;
+    let mut error: Option<TokenStream> = None;
+    for (status, response) in &op.responses.responses {
+        let success = matches!(status, StatusCode::Code(200..=299) | StatusCode::Range(2));
+        let response = match response {
+            ReferenceOr::Item(r) => r,
+            ReferenceOr::Reference { reference } => components
+                .and_then(|c| {
+                    c.responses
+                        .get(reference.rsplit('/').next().unwrap_or_default())
+                })
+                .and_then(|r| r.as_item())
+                .with_context(|| format!("response {status}: {reference} is not defined"))?,
+        };
+        let Some((media, content)) = response.content.iter().next() else {
+            continue;
+        };
+        if media != "application/json" && !media.starts_with("application/json;") {
+            bail!("response {status}: only application/json bodies are supported, not {media}");
+        }
+        let schema = content
+            .schema
+            .as_ref()
+            .with_context(|| format!("response {status}: no schema"))?;
+        let ty = types.resolve(schema, &format!("{id}-response"))?;
+        let slot = if success { &mut value } else { &mut error };
+        match slot {
+            Some(seen) if seen.to_string() != ty.to_string() => {
+                bail!("response {status}: a second body type ({ty}) beside {seen}")
+            }
+            _ => *slot = Some(ty),
+        }
+    }
+    Ok((value.unwrap_or(quote!(())), error.unwrap_or(quote!(()))))
 }
 
 /// Whether `op` follows the API's paging convention: a `pageNumber` query parameter, and a
 /// success body with `items` and `hasNextPage` (page 10, section 3, of the reference).
-fn paged(
-    op: &OpSpec,
-    raw: &RawOp,
-    structs: &BTreeMap<String, BTreeMap<String, syn::Type>>,
-) -> Option<PagedSpec> {
+fn paged(op: &Op, spec_op: &openapiv3::Operation, types: &Types<'_>) -> Option<Paged> {
     op.params
         .iter()
         .find(|p| p.name == "pageNumber" && p.location == "Query")?;
-    let body = structs.get(&type_last_ident(&raw.value)?)?;
-    let items_ty = body.get("items")?;
-    let (items_opt, vec) = match generic_inner(items_ty, "Option") {
-        Some(inner) => (true, inner),
-        None => (false, items_ty),
+    let success = spec_op
+        .responses
+        .responses
+        .iter()
+        .find(|(status, _)| matches!(status, StatusCode::Code(200..=299)))?
+        .1
+        .as_item()?;
+    let schema = success.content.get("application/json")?.schema.as_ref()?;
+    let ReferenceOr::Reference { reference } = schema else {
+        return None;
     };
-    let item = format_ident!("{}", type_last_ident(generic_inner(vec, "Vec")?)?);
-    let has_next = body.get("has_next_page")?;
+    let body = types.named(reference.rsplit('/').next()?)?;
+    let (items, items_opt) = types.property(body, "items")?;
+    let TypeDetails::Vec(item) = items.details() else {
+        return None;
+    };
+    let item = types.space.get_type(&item).ok()?.ident();
+    let (_, next_opt) = types.property(body, "has_next_page")?;
+    let field = |opt: bool, f: &str| {
+        let f = format_ident!("{f}");
+        if opt {
+            quote!(self.#f)
+        } else {
+            quote!(Some(self.#f))
+        }
+    };
     let items = if items_opt {
         quote!(self.items.unwrap_or_default())
     } else {
         quote!(self.items)
     };
-    let has_next_page = if generic_inner(has_next, "Option").is_some() {
-        quote!(self.has_next_page)
-    } else {
-        quote!(Some(self.has_next_page))
-    };
-    let count = |field: &str| {
-        let f = format_ident!("{field}");
-        match body.get(field) {
-            Some(ty) if generic_inner(ty, "Option").is_some() => quote!(self.#f),
-            Some(_) => quote!(Some(self.#f)),
-            None => quote!(None),
-        }
+    let has_next_page = field(next_opt, "has_next_page");
+    let count = |f: &str| match types.property(body, f) {
+        Some((_, opt)) => field(opt, f),
+        None => quote!(None),
     };
     let total_pages = count("total_pages");
     let total_count = count("total_count");
-    let (page_number, page_size) = match body.get("pagination_parameters") {
-        Some(ty) if generic_inner(ty, "Option").is_some() => (
-            quote!(
-                self.pagination_parameters
-                    .as_ref()
-                    .and_then(|p| p.page_number)
-            ),
-            quote!(
-                self.pagination_parameters
-                    .as_ref()
-                    .and_then(|p| p.page_size)
-            ),
-        ),
-        Some(_) => (
-            quote!(self.pagination_parameters.page_number),
-            quote!(self.pagination_parameters.page_size),
-        ),
+    let (page_number, page_size) = match types.property(body, "pagination_parameters") {
+        Some((params, opt)) => {
+            let get = |f: &str| {
+                let fi = format_ident!("{f}");
+                let inner = match types.property(&params, f) {
+                    Some((_, true)) => quote!(p.#fi),
+                    Some((_, false)) => quote!(Some(p.#fi)),
+                    None => quote!(None),
+                };
+                if opt {
+                    quote!(self.pagination_parameters.as_ref().and_then(|p| #inner))
+                } else {
+                    quote!({ let p = &self.pagination_parameters; #inner })
+                }
+            };
+            (get("page_number"), get("page_size"))
+        }
         None => (quote!(None), quote!(None)),
     };
-    Some(PagedSpec {
-        item: quote!(types::#item),
+    Some(Paged {
+        item,
         parts: quote! {
             crate::paging::Parts {
                 items: #items,
@@ -576,61 +683,269 @@ fn paged(
     })
 }
 
-/// The type argument of `ty` when it is an `Option<T>`, by any path.
-pub(crate) fn generic_option(ty: &syn::Type) -> Option<&syn::Type> {
-    generic_inner(ty, "Option")
-}
-
-/// The type argument of `ty` when it is `wrapper<T>` (`Option`, `Vec`), by any path.
-fn generic_inner<'t>(ty: &'t syn::Type, wrapper: &str) -> Option<&'t syn::Type> {
-    let syn::Type::Path(p) = ty else { return None };
-    let last = p.path.segments.last()?;
-    if last.ident != wrapper {
-        return None;
-    }
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    args.args.iter().find_map(|a| match a {
-        syn::GenericArgument::Type(t) => Some(t),
-        _ => None,
-    })
-}
-
-/// The fields of each struct in the generated `types` module, by name.
-fn type_structs(file: &syn::File) -> BTreeMap<String, BTreeMap<String, syn::Type>> {
-    let types = file.items.iter().find_map(|i| match i {
-        syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|c| &c.1),
-        _ => None,
+/// The glue of one operation: its constant, its `Client` method, its builder's name and
+/// setters, its input, and its attempt.
+fn operation(
+    op: &Op,
+) -> (
+    TokenStream,
+    TokenStream,
+    TokenStream,
+    TokenStream,
+    TokenStream,
+) {
+    let const_ident = format_ident!("{}", op.id.to_shouty_snake_case());
+    let method = format_ident!("{}", op.id.to_snake_case());
+    let name = format_ident!("{}", op.id.to_upper_camel_case());
+    let id = &op.id;
+    let command = op.id.to_kebab_case();
+    let http_method = format_ident!("{}", op.method);
+    let path = &op.path;
+    let idempotent = op.idempotent;
+    let summary = op.summary.clone().unwrap_or_default();
+    let params_meta = op.params.iter().map(|p| {
+        let name = &p.name;
+        let setter = &p.setter;
+        let flag = p.name.to_kebab_case();
+        let location = format_ident!("{}", p.location);
+        let required = p.required;
+        let description = p.description.clone().unwrap_or_default();
+        let kind = format_ident!("{}", p.kind);
+        let hint = &p.hint;
+        let minimum = option_tokens(p.minimum);
+        let maximum = option_tokens(p.maximum);
+        let max_length = option_tokens(p.max_length.map(|n| n as u64));
+        quote!(Param {
+            name: #name, setter: #setter, flag: #flag, location: ParamIn::#location,
+            required: #required, description: #description, kind: Kind::#kind, hint: #hint,
+            limits: Limits { minimum: #minimum, maximum: #maximum, max_length: #max_length },
+        })
     });
-    let mut out = BTreeMap::new();
-    for item in types.into_iter().flatten() {
-        let syn::Item::Struct(s) = item else { continue };
-        let fields = s
-            .fields
-            .iter()
-            .filter_map(|f| Some((f.ident.as_ref()?.to_string(), f.ty.clone())))
-            .collect();
-        out.insert(s.ident.to_string(), fields);
+    let body_meta = match &op.body {
+        Some(b) => {
+            let required = b.required;
+            quote!(Body::Json { required: #required })
+        }
+        None => quote!(Body::None),
+    };
+    let const_doc = format!("`{} {path}`: {summary}", op.method);
+    let c = quote! {
+        #[doc = #const_doc]
+        pub const #const_ident: Operation = Operation {
+            id: #id,
+            command: #command,
+            method: Method::#http_method,
+            path: #path,
+            summary: #summary,
+            idempotent: #idempotent,
+            params: &[#(#params_meta),*],
+            body: #body_meta,
+            dispatch: pipeline::dispatch::<input::#name>,
+        };
+    };
+    let method_doc = method_doc(op);
+    let m = quote! {
+        #[doc = #method_doc]
+        pub fn #method(&self) -> builder::#name {
+            CallBuilder::new(self)
+        }
+    };
+    let builder_doc = format!(
+        "A `{id}` call being put together: [`Client::{method}`] makes it, its setters fill it, and [`send`](CallBuilder::send) sends it."
+    );
+    let b = quote! {
+        #[doc = #builder_doc]
+        pub type #name = CallBuilder<super::input::#name>;
+    };
+
+    let mut fields = Vec::new();
+    let mut setters = Vec::new();
+    let mut applies = Vec::new();
+    for (index, p) in op.params.iter().enumerate() {
+        let f = format_ident!("{}", p.setter);
+        let api = &p.name;
+        let ty = &p.ty;
+        fields.push(quote! {
+            #[serde(rename = #api, default)]
+            pub(crate) #f: Option<#ty>
+        });
+        let doc = param_doc(p);
+        // A limited value is checked as the typed value it becomes.
+        let setter = if p.kind == "Integer" && (p.minimum.is_some() || p.maximum.is_some()) {
+            quote!(int_param)
+        } else if p.kind == "String" && p.max_length.is_some() {
+            quote!(text_param)
+        } else {
+            quote!(param)
+        };
+        let whole = (setter.to_string() == "int_param").then(|| quote!(+ crate::Whole));
+        setters.push(quote! {
+            #[doc = #doc]
+            pub fn #f<V>(self, value: V) -> Self
+            where
+                V: TryInto<#ty> #whole,
+                V::Error: std::fmt::Display,
+            {
+                self.#setter(#index, value, |i| &mut i.#f)
+            }
+        });
+        applies.push(quote!(if let Some(v) = &self.#f { call = call.#f(v.clone()); }));
     }
-    out
+    let (body_ty, draft_ty) = match &op.body {
+        None => (quote!(()), quote!(())),
+        Some(body) => {
+            let ty = &body.ty;
+            let doc = body
+                .description
+                .clone()
+                .map(|d| format!("The request body: {d}"))
+                .unwrap_or_else(|| "The request body.".to_string());
+            setters.push(quote! {
+                #[doc = #doc]
+                pub fn body<V>(self, value: V) -> Self
+                where
+                    V: TryInto<#ty>,
+                    V::Error: std::fmt::Display,
+                {
+                    self.set_body(value)
+                }
+            });
+            applies.push(quote!(if let Some(v) = body {
+                call = call.body(v.clone());
+            }));
+            match &body.builder {
+                Some((builder, props)) => {
+                    for (prop, pty) in props {
+                        let pf = format_ident!("{prop}");
+                        let pdoc = format!(
+                            "Sets `{prop}` in the request body (`{}` in the spec).",
+                            body.schema
+                        );
+                        setters.push(quote! {
+                            #[doc = #pdoc]
+                            pub fn #pf<V>(self, value: V) -> Self
+                            where
+                                V: TryInto<#pty>,
+                                V::Error: std::fmt::Display,
+                            {
+                                self.body_with(|b| b.#pf(value))
+                            }
+                        });
+                    }
+                    setters.push(quote! {
+                        /// Changes the body with a function of its builder.
+                        pub fn body_map(self, f: impl FnOnce(#builder) -> #builder) -> Self {
+                            self.body_with(f)
+                        }
+                    });
+                    (ty.clone(), builder.clone())
+                }
+                None => (ty.clone(), ty.clone()),
+            }
+        }
+    };
+    if let Some(p) = &op.paged {
+        let item = &p.item;
+        setters.push(quote! {
+            /// Every page, as a stream, from the page that
+            /// [`page_number`](Self::page_number) names (to resume) or the first: one call
+            /// a page through the pipeline, retries included, with the call's tenant and a
+            /// correlation id of its own. One page is held at a time. The stream ends after
+            /// the last page, or with an error that names the page
+            /// ([`Error::page`](crate::Error::page)): a page that failed, or a server that
+            /// would never end.
+            pub fn pages(self) -> impl futures::Stream<Item = Result<crate::Page<#item>>> + Send + 'static {
+                let first = crate::paging::first_page(self.input().page_number);
+                crate::paging::pages(first, move |n| self.clone().page_number(n).send())
+            }
+
+            /// Every item of every page, as a stream: [`pages`](Self::pages), flattened.
+            pub fn items(self) -> impl futures::Stream<Item = Result<#item>> + Send + 'static {
+                crate::paging::items(self.pages())
+            }
+        });
+    }
+    let input_doc = format!(
+        "The parameters of a `{id}` call, by their API names: what the setters of [`builder::{name}`](super::builder::{name}) fill, and what a call by name reads."
+    );
+    let i = quote! {
+        #[doc = #input_doc]
+        #[derive(Debug, Clone, Default, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct #name {
+            #(#fields,)*
+        }
+    };
+    let value = &op.value;
+    let error = &op.error;
+    let paged_impl = op.paged.as_ref().map(|p| {
+        let item = &p.item;
+        let parts = &p.parts;
+        quote! {
+            impl crate::paging::Paged for #value {
+                type Item = #item;
+                fn into_parts(self) -> crate::paging::Parts<#item> {
+                    #parts
+                }
+            }
+        }
+    });
+    let body_param = if op.body.is_some() {
+        quote!(body)
+    } else {
+        quote!(_body)
+    };
+    let g = quote! {
+        impl builder::#name {
+            #(#setters)*
+        }
+
+        impl pipeline::Sealed for input::#name {}
+
+        impl CallInput for input::#name {
+            const OPERATION: &'static Operation = &operations::#const_ident;
+            type Value = #value;
+            type ErrorBody = #error;
+            type Body = #body_ty;
+            type Draft = #draft_ty;
+            fn attempt<'r>(
+                &'r self,
+                #body_param: Option<&'r Self::Body>,
+                raw: &'r cockpit_generated::Client,
+            ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
+                let mut call = raw.#method();
+                #(#applies)*
+                call.send()
+            }
+        }
+
+        #paged_impl
+    };
+    (c, m, b, i, g)
 }
 
 /// `Some(n)` or `None`, as tokens.
-fn option_tokens(value: Option<i64>) -> TokenStream {
+fn option_tokens<T: quote::ToTokens>(value: Option<T>) -> TokenStream {
     match value {
         Some(n) => quote!(Some(#n)),
         None => quote!(None),
     }
 }
 
-fn param_doc(p: &ParamSpec) -> String {
+fn param_doc(p: &Param) -> String {
     let mut doc = format!(
-        "`{}` ({} parameter, {}{})",
+        "`{}` ({} parameter, {}{}{})",
         p.name,
         p.location.to_ascii_lowercase(),
         p.hint,
-        if p.required { ", required" } else { "" }
+        if p.required { ", required" } else { "" },
+        match (p.minimum, p.maximum, p.max_length) {
+            (Some(min), Some(max), _) => format!(", {min} to {max}"),
+            (Some(min), None, _) => format!(", at least {min}"),
+            (None, Some(max), _) => format!(", at most {max}"),
+            (None, None, Some(len)) => format!(", up to {len} characters"),
+            (None, None, None) => String::new(),
+        }
     );
     if let Some(d) = &p.description {
         doc.push_str(": ");
@@ -639,7 +954,7 @@ fn param_doc(p: &ParamSpec) -> String {
     doc
 }
 
-fn method_doc(op: &OpSpec) -> String {
+fn method_doc(op: &Op) -> String {
     let mut doc = String::new();
     if let Some(s) = &op.summary {
         doc.push_str(s.trim());
@@ -663,129 +978,32 @@ fn method_doc(op: &OpSpec) -> String {
     doc
 }
 
+/// The type argument of `ty` when it is an `Option<T>`, by any path.
+pub(crate) fn generic_option(ty: &syn::Type) -> Option<&syn::Type> {
+    generic_inner(ty, "Option")
+}
+
+/// The type argument of `ty` when it is `wrapper<T>` (`Option`, `Vec`), by any path.
+fn generic_inner<'t>(ty: &'t syn::Type, wrapper: &str) -> Option<&'t syn::Type> {
+    let syn::Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident != wrapper {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|a| match a {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    })
+}
+
 fn type_last_ident(ty: &syn::Type) -> Option<String> {
     match ty {
         syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
         _ => None,
     }
-}
-
-/// The operations of the prepared spec, sorted by id.
-fn operations(spec: &OpenAPI) -> Result<Vec<OpSpec>> {
-    let components = spec.components.as_ref();
-    let mut ops = Vec::new();
-    for (path, item) in &spec.paths.paths {
-        let ReferenceOr::Item(item) = item else {
-            bail!("{path}: a path item by reference is not supported");
-        };
-        for (method, op) in item.iter() {
-            let method = method.to_ascii_uppercase();
-            let id = op
-                .operation_id
-                .clone()
-                .with_context(|| format!("{method} {path} has no operationId"))?;
-            let mut params = Vec::new();
-            for p in item.parameters.iter().chain(&op.parameters) {
-                let p = match p {
-                    ReferenceOr::Item(p) => p.clone(),
-                    ReferenceOr::Reference { reference } => {
-                        let key = reference.rsplit('/').next().unwrap_or_default();
-                        components
-                            .and_then(|c| c.parameters.get(key))
-                            .and_then(|p| p.as_item())
-                            .cloned()
-                            .with_context(|| {
-                                format!("{id}: parameter {reference} is not defined")
-                            })?
-                    }
-                };
-                let location = match &p {
-                    Parameter::Path { .. } => "Path",
-                    Parameter::Query { .. } => "Query",
-                    Parameter::Header { .. } => "Header",
-                    Parameter::Cookie { .. } => bail!("{id}: cookie parameters are not supported"),
-                };
-                let data = p.parameter_data_ref();
-                let hint = match &data.format {
-                    openapiv3::ParameterSchemaOrContent::Schema(s) => hint(s, components),
-                    _ => "value".to_string(),
-                };
-                let range = match &data.format {
-                    openapiv3::ParameterSchemaOrContent::Schema(ReferenceOr::Item(s)) => {
-                        match &s.schema_kind {
-                            SchemaKind::Type(Type::Integer(i))
-                                if i.minimum.is_some() || i.maximum.is_some() =>
-                            {
-                                Some((i.minimum, i.maximum))
-                            }
-                            _ => None,
-                        }
-                    }
-                    _ => None,
-                };
-                params.push(ParamSpec {
-                    name: data.name.clone(),
-                    location,
-                    required: data.required,
-                    description: data.description.clone(),
-                    hint,
-                    range,
-                });
-            }
-            let body = op.request_body.as_ref().map(|b| match b {
-                ReferenceOr::Item(b) => BodySpec {
-                    required: b.required,
-                    description: b.description.clone(),
-                },
-                ReferenceOr::Reference { .. } => BodySpec {
-                    required: true,
-                    description: None,
-                },
-            });
-            ops.push(OpSpec {
-                idempotent: idempotent(&method, op).with_context(|| id.clone())?,
-                id,
-                method,
-                path: path.clone(),
-                summary: op.summary.clone(),
-                description: op.description.clone(),
-                params,
-                body,
-            });
-        }
-    }
-    ops.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(ops)
-}
-
-/// The names of the schema properties whose `x-rust-type` is the generated crate's
-/// `Secret`, sorted and without repeats.
-fn secret_properties(spec: &OpenAPI) -> Vec<String> {
-    let mut out = std::collections::BTreeSet::new();
-    for schema in spec.components.iter().flat_map(|c| c.schemas.values()) {
-        let Some(schema) = schema.as_item() else {
-            continue;
-        };
-        let SchemaKind::Type(Type::Object(object)) = &schema.schema_kind else {
-            continue;
-        };
-        for (name, property) in &object.properties {
-            let Some(property) = property.as_item() else {
-                continue;
-            };
-            let secret = property
-                .schema_data
-                .extensions
-                .get("x-rust-type")
-                .and_then(|x| x.get("path"))
-                .and_then(|p| p.as_str())
-                .is_some_and(|p| p == "cockpit_generated::Secret");
-            if secret {
-                out.insert(name.clone());
-            }
-        }
-    }
-    out.into_iter().collect()
 }
 
 /// A short name for a parameter's type, for docs and the CLI's value names.
@@ -825,175 +1043,34 @@ fn hint(schema: &ReferenceOr<Schema>, components: Option<&openapiv3::Components>
     }
 }
 
-/// What progenitor generated, by `(METHOD, path)`: read from the doc line of each
-/// builder's `send` ("Sends a `PATCH` request to `/v1/…`").
-fn raw_operations(file: &syn::File) -> Result<BTreeMap<(String, String), RawOp>> {
-    let builder_mod = file
-        .items
-        .iter()
-        .find_map(|i| match i {
-            syn::Item::Mod(m) if m.ident == "builder" => m.content.as_ref().map(|c| &c.1),
-            _ => None,
-        })
-        .context("progenitor's output has no `mod builder`")?;
-    let mut out = BTreeMap::new();
-    for item in builder_mod {
-        let syn::Item::Impl(imp) = item else { continue };
-        let mut setters = BTreeMap::new();
-        let mut send = None;
-        for it in &imp.items {
-            let syn::ImplItem::Fn(f) = it else { continue };
-            let name = f.sig.ident.to_string();
-            if name == "send" {
-                send = Some(f);
-            } else if let Some(ty) = try_into_bound(&f.sig.generics) {
-                setters.insert(name, ty);
-            }
-        }
-        let Some(send) = send else { continue };
-        let doc = docs(&send.attrs);
-        let Some((method, path)) = sends(&doc) else {
-            bail!("progenitor's send has no `Sends a … request to …` doc line: {doc}");
-        };
-        let (value, error) =
-            send_types(&send.sig.output).context("reading the types that send returns")?;
-        let syn::Type::Path(self_ty) = &*imp.self_ty else {
+/// The names of the schema properties whose `x-rust-type` is the generated crate's
+/// `Secret`, sorted and without repeats.
+fn secret_properties(spec: &OpenAPI) -> Vec<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for schema in spec.components.iter().flat_map(|c| c.schemas.values()) {
+        let Some(schema) = schema.as_item() else {
             continue;
         };
-        let builder = self_ty
-            .path
-            .segments
-            .last()
-            .context("builder type")?
-            .ident
-            .to_string();
-        let method_name = builder.to_snake_case();
-        out.insert(
-            (method, path),
-            RawOp {
-                method: Ident::new(&method_name, Span::call_site()),
-                setters,
-                value,
-                error,
-            },
-        );
-    }
-    Ok(out)
-}
-
-/// The setters of each generated body type's builder (`types::builder::X`), with the type
-/// each takes, as the facade names it.
-fn body_properties(file: &syn::File) -> BTreeMap<String, Vec<(String, syn::Type)>> {
-    let mut out = BTreeMap::new();
-    let types = file.items.iter().find_map(|i| match i {
-        syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|c| &c.1),
-        _ => None,
-    });
-    let builder = types.into_iter().flatten().find_map(|i| match i {
-        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_ref().map(|c| &c.1),
-        _ => None,
-    });
-    for item in builder.into_iter().flatten() {
-        let syn::Item::Impl(imp) = item else { continue };
-        if imp.trait_.is_some() {
-            continue;
-        }
-        let syn::Type::Path(p) = &*imp.self_ty else {
+        let SchemaKind::Type(Type::Object(object)) = &schema.schema_kind else {
             continue;
         };
-        let Some(name) = p.path.segments.last().map(|s| s.ident.to_string()) else {
-            continue;
-        };
-        let mut props = Vec::new();
-        for it in &imp.items {
-            let syn::ImplItem::Fn(f) = it else { continue };
-            if let Some(ty) = try_into_bound(&f.sig.generics) {
-                // Inside `types::builder`, `super::X` is `types::X`.
-                let text = quote!(#ty).to_string().replace("super ::", "types ::");
-                if let Ok(ty) = syn::parse_str::<syn::Type>(&text) {
-                    props.push((f.sig.ident.to_string(), ty));
-                }
-            }
-        }
-        out.insert(name, props);
-    }
-    out
-}
-
-/// `T` in a `where V: std::convert::TryInto<T>` bound.
-fn try_into_bound(generics: &syn::Generics) -> Option<syn::Type> {
-    let clause = generics.where_clause.as_ref()?;
-    for pred in &clause.predicates {
-        let syn::WherePredicate::Type(pt) = pred else {
-            continue;
-        };
-        for bound in &pt.bounds {
-            let syn::TypeParamBound::Trait(tb) = bound else {
+        for (name, property) in &object.properties {
+            let Some(property) = property.as_item() else {
                 continue;
             };
-            let last = tb.path.segments.last()?;
-            if last.ident != "TryInto" {
-                continue;
-            }
-            let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-                continue;
-            };
-            if let Some(syn::GenericArgument::Type(ty)) = args.args.first() {
-                return Some(ty.clone());
+            let secret = property
+                .schema_data
+                .extensions
+                .get("x-rust-type")
+                .and_then(|x| x.get("path"))
+                .and_then(|p| p.as_str())
+                .is_some_and(|p| p == "cockpit_generated::Secret");
+            if secret {
+                out.insert(name.clone());
             }
         }
     }
-    None
-}
-
-fn docs(attrs: &[syn::Attribute]) -> String {
-    attrs
-        .iter()
-        .filter(|a| a.path().is_ident("doc"))
-        .filter_map(|a| match &a.meta {
-            syn::Meta::NameValue(nv) => match &nv.value {
-                syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Str(s),
-                    ..
-                }) => Some(s.value()),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn sends(doc: &str) -> Option<(String, String)> {
-    let rest = doc.split("Sends a `").nth(1)?;
-    let (method, rest) = rest.split_once('`')?;
-    let rest = rest.split_once("request to `")?.1;
-    let (path, _) = rest.split_once('`')?;
-    Some((method.to_string(), path.to_string()))
-}
-
-/// `T` and `E` in `Result<ResponseValue<T>, Error<E>>`.
-fn send_types(output: &syn::ReturnType) -> Result<(syn::Type, syn::Type)> {
-    let syn::ReturnType::Type(_, ty) = output else {
-        bail!("send returns nothing")
-    };
-    let arg = |ty: &syn::Type, n: usize| -> Option<syn::Type> {
-        let syn::Type::Path(p) = ty else { return None };
-        let last = p.path.segments.last()?;
-        let syn::PathArguments::AngleBracketed(a) = &last.arguments else {
-            return None;
-        };
-        match a.args.iter().nth(n)? {
-            syn::GenericArgument::Type(t) => Some(t.clone()),
-            _ => None,
-        }
-    };
-    let response_value = arg(ty, 0).context("send's Result has no success type")?;
-    let error = arg(ty, 1).context("send's Result has no error type")?;
-    Ok((
-        arg(&response_value, 0).context("send's ResponseValue has no type")?,
-        arg(&error, 0).context("send's Error has no type")?,
-    ))
+    out.into_iter().collect()
 }
 
 /// The conversion from each tolerant response type to its strict request copy (see

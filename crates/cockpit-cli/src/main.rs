@@ -446,7 +446,7 @@ fn user_flag(property: &str) -> String {
     match property {
         "id" => "user-object-id".to_string(),
         "temporaryPassword" => "temporary-password-env".to_string(),
-        other => operations::kebab(other),
+        other => heck::ToKebabCase::to_kebab_case(other),
     }
 }
 

@@ -1,33 +1,19 @@
 //! A subcommand for every operation of the spec, made from `cockpit::OPERATIONS` when the
 //! tool starts: the kebab-case of its operationId, a flag per parameter (the kebab-case of
-//! its API name), and `--body-json FILE|-` for its body. Nothing here names an operation,
-//! so an operation added to the spec is a subcommand after `cargo xtask codegen`.
+//! its API name), and `--body-json FILE|-` for its body. Each flag's value is read as the
+//! spec's type says, within the spec's limits, which its help names. Nothing here names an
+//! operation or a limit, so an operation added to the spec is a subcommand after
+//! `cargo xtask codegen`, and a limit changed there changes `--help` and the check.
 
 use clap::{Arg, ArgMatches, Command};
-use cockpit::{OPERATIONS, Operation, Uuid};
+use cockpit::{Kind, OPERATIONS, Operation, Uuid};
 use serde_json::json;
 
 use crate::{Connection, Failure, client, print_result, read_source};
 
-/// `resetCustomerUserPassword` → `reset-customer-user-password`.
-pub(crate) fn kebab(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('-');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// The operation whose subcommand is `name`.
 pub(crate) fn find(name: &str) -> Option<&'static Operation> {
-    OPERATIONS.iter().copied().find(|op| kebab(op.id) == name)
+    Operation::find_command(name)
 }
 
 /// `cli` with a subcommand for every operation.
@@ -36,7 +22,7 @@ pub(crate) fn with_operations(cli: Command) -> Command {
 }
 
 fn subcommand(op: &'static Operation) -> Command {
-    let mut cmd = Command::new(kebab(op.id))
+    let mut cmd = Command::new(op.command)
         .about(format!("{} ({} {})", op.summary, op.method, op.path))
         .long_about(format!(
             "{}\n\nSends {} {} (operation {}), generated from the spec.{}",
@@ -52,20 +38,34 @@ fn subcommand(op: &'static Operation) -> Command {
         ))
         .next_help_heading("Operation");
     for p in op.params {
-        cmd = cmd.arg(
-            Arg::new(p.name)
-                .long(kebab(p.name))
-                .value_name(p.hint.to_ascii_uppercase())
-                .required(p.required)
-                .help(format!("{} ({})", p.description.trim(), p.name)),
-        );
+        let limits = p.limits.describe();
+        let mut arg = Arg::new(p.name)
+            .long(p.flag)
+            .value_name(p.hint.to_ascii_uppercase())
+            .required(p.required)
+            .help(if limits.is_empty() {
+                format!("{} ({})", p.description.trim(), p.name)
+            } else {
+                format!("{} ({}; {limits})", p.description.trim(), p.name)
+            });
+        // A whole number is checked by clap against the spec's range, before any call.
+        if p.kind == Kind::Integer {
+            let parser = clap::value_parser!(i64);
+            arg = match (p.limits.minimum, p.limits.maximum) {
+                (Some(min), Some(max)) => arg.value_parser(parser.range(min..=max)),
+                (Some(min), None) => arg.value_parser(parser.range(min..)),
+                (None, Some(max)) => arg.value_parser(parser.range(..=max)),
+                (None, None) => arg.value_parser(parser),
+            };
+        }
+        cmd = cmd.arg(arg);
     }
-    if op.body {
+    if op.body.is_some() {
         cmd = cmd.arg(
             Arg::new("body-json")
                 .long("body-json")
                 .value_name("FILE|-")
-                .required(op.body_required)
+                .required(op.body.is_required())
                 .help("The request body as JSON, from a file or - for stdin"),
         );
     }
@@ -89,11 +89,15 @@ pub(crate) async fn run(
     let client = client(conn)?;
     let mut call = client.call(op);
     for p in op.params {
-        if let Some(value) = matches.get_one::<String>(p.name) {
+        if p.kind == Kind::Integer {
+            if let Some(value) = matches.get_one::<i64>(p.name) {
+                call = call.param_json(p.name, (*value).into());
+            }
+        } else if let Some(value) = matches.get_one::<String>(p.name) {
             call = call.param(p.name, value);
         }
     }
-    if op.body
+    if op.body.is_some()
         && let Some(source) = matches.get_one::<String>("body-json")
     {
         let text = read_source(source, "the body JSON").map_err(Failure::Usage)?;
@@ -138,22 +142,20 @@ mod tests {
         let cli = with_operations(Command::new("cockpit"));
         for op in OPERATIONS {
             let sub = cli
-                .find_subcommand(kebab(op.id))
+                .find_subcommand(op.command)
                 .unwrap_or_else(|| panic!("{} has no subcommand", op.id));
             for p in op.params {
                 let arg = sub
                     .get_arguments()
                     .find(|a| a.get_id() == p.name)
                     .unwrap_or_else(|| panic!("{}: no flag for {}", op.id, p.name));
-                assert_eq!(arg.get_long(), Some(kebab(p.name).as_str()));
+                assert_eq!(arg.get_long(), Some(p.flag));
                 assert_eq!(arg.is_required_set(), p.required);
             }
-            assert_eq!(find(&kebab(op.id)), Some(*op));
+            assert_eq!(find(op.command), Some(*op));
         }
-        assert_eq!(
-            kebab("resetCustomerUserPassword"),
-            "reset-customer-user-password"
-        );
-        assert_eq!(kebab("customerId"), "customer-id");
+        let op = Operation::find("resetCustomerUserPassword").unwrap();
+        assert_eq!(op.command, "reset-customer-user-password");
+        assert_eq!(op.param("customerId").unwrap().flag, "customer-id");
     }
 }

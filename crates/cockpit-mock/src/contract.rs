@@ -159,7 +159,7 @@ impl Contract {
         let ops = OPERATIONS
             .iter()
             .map(|op| {
-                let at = &spec["paths"][op.path][op.method.to_ascii_lowercase()];
+                let at = &spec["paths"][op.path][op.method.as_str().to_ascii_lowercase()];
                 let params = at["parameters"]
                     .as_array()
                     .into_iter()
@@ -206,11 +206,13 @@ impl Contract {
         if on_path.is_empty() {
             return None;
         }
-        let Some(check) = on_path
-            .iter()
-            .find(|c| request.method.as_str().eq_ignore_ascii_case(c.op.method))
-        else {
-            let allowed: Vec<&str> = on_path.iter().map(|c| c.op.method).collect();
+        let Some(check) = on_path.iter().find(|c| {
+            request
+                .method
+                .as_str()
+                .eq_ignore_ascii_case(c.op.method.as_str())
+        }) else {
+            let allowed: Vec<&str> = on_path.iter().map(|c| c.op.method.as_str()).collect();
             return Some(Breach::Method(allowed.join(", ")));
         };
         if !self.authorized(request) {

@@ -334,7 +334,7 @@ pub type ReceivedReset = Received;
 
 impl Received {
     fn of(op: &'static Operation, r: &Request) -> Option<Received> {
-        if !r.method.as_str().eq_ignore_ascii_case(op.method) {
+        if r.method != op.method {
             return None;
         }
         let path = path_params(op.path, r.url.path())?;

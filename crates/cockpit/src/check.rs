@@ -6,6 +6,14 @@ use std::net::IpAddr;
 
 use reqwest::Url;
 
+/// A checked tenant as a header value.
+pub(crate) fn header_value(
+    tenant: &str,
+) -> std::result::Result<reqwest::header::HeaderValue, String> {
+    reqwest::header::HeaderValue::from_str(tenant)
+        .map_err(|_| format!("tenant {tenant:?} cannot be sent as X-Tenant"))
+}
+
 /// Parses `url` and refuses plain http to anything but loopback, unless allowed.
 pub(crate) fn check_url(
     url: &str,

@@ -6,9 +6,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
     auth::{StaticToken, TokenCache, TokenProvider},
-    check::{check_tenant, check_url, is_header_token},
+    check::{check_tenant, check_url, header_value, is_header_token},
     error::{Error, Result},
-    pipeline::header_value,
     retry::{LONGEST, RetryPolicy},
 };
 

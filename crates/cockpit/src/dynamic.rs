@@ -1,23 +1,23 @@
 //! Calling an operation by its id, with parameters as text and the body as JSON: what the
 //! `cockpit` CLI does for every operation in the spec. The call goes through the same
-//! typed builder and pipeline as a call written in Rust.
+//! typed builder and pipeline as a call written in Rust: each operation's entry point, kept
+//! in its [`Operation`], reads the arguments into its generated input.
 
-use std::collections::BTreeMap;
-
-use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
     client::Client,
     error::{Error, Result},
-    operation::Operation,
-    pipeline::Response,
+    operation::{Args, Kind, Operation},
+    response::Response,
 };
 
 impl Client {
     /// A call of `op` (one of [`OPERATIONS`](crate::OPERATIONS)) whose parameters are given
-    /// by their API names as text, and whose body is JSON; its answer comes back as JSON.
+    /// by their API names, as text or JSON, and whose body is JSON; its answer comes back as
+    /// JSON. The parameters and body fill the same generated input as the typed setters,
+    /// with the same checks.
     ///
     /// ```no_run
     /// # async fn run() -> cockpit::Result<()> {
@@ -41,11 +41,12 @@ impl Client {
     /// println!("{} ({})", done.value, done.correlation_id);
     /// # Ok(()) }
     /// ```
-    pub fn call(&self, op: &'static Operation) -> DynamicCall<'_> {
+    pub fn call(&self, op: &'static Operation) -> DynamicCall {
         DynamicCall {
-            client: self,
+            client: self.clone(),
             op,
             args: Args::default(),
+            problems: Vec::new(),
         }
     }
 }
@@ -53,16 +54,56 @@ impl Client {
 /// A call of an operation by its id, being put together; [`send`](Self::send) sends it.
 #[must_use = "nothing is sent until .send().await"]
 #[derive(Debug)]
-pub struct DynamicCall<'a> {
-    client: &'a Client,
+pub struct DynamicCall {
+    client: Client,
     op: &'static Operation,
     args: Args,
+    problems: Vec<String>,
 }
 
-impl DynamicCall<'_> {
-    /// Sets the parameter with this API name (such as `customerId`) from its text.
+impl DynamicCall {
+    /// Sets the parameter with this API name (such as `customerId`) from its text, read as
+    /// the spec's type of the parameter says: a number for an integer, `true` or `false`
+    /// for a boolean, the text itself otherwise.
     pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.args.params.insert(name.into(), value.into());
+        let (name, text) = (name.into(), value.into());
+        let Some(p) = self.op.param(&name) else {
+            // Named with the others by `send`.
+            self.args.params.insert(name, Value::String(text));
+            return self;
+        };
+        let value = match p.kind {
+            Kind::String => Ok(Value::String(text)),
+            Kind::Integer => text
+                .trim()
+                .parse::<i64>()
+                .map(Value::from)
+                .map_err(|_| format!("{name}: {text:?} is not a whole number")),
+            Kind::Number => text
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number)
+                .ok_or_else(|| format!("{name}: {text:?} is not a number")),
+            Kind::Boolean => text
+                .trim()
+                .parse::<bool>()
+                .map(Value::Bool)
+                .map_err(|_| format!("{name}: {text:?} is not true or false")),
+        };
+        match value {
+            Ok(v) => {
+                self.args.params.insert(name, v);
+            }
+            Err(e) => self.problems.push(e),
+        }
+        self
+    }
+
+    /// Sets the parameter with this API name (such as `pageSize`) as a JSON value.
+    pub fn param_json(mut self, name: impl Into<String>, value: Value) -> Self {
+        self.args.params.insert(name.into(), value);
         self
     }
 
@@ -89,10 +130,10 @@ impl DynamicCall<'_> {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput), before anything is
-    /// sent, for a name the operation does not have, a value that does not parse as its
+    /// sent, for a name the operation does not have, a value that does not read as its
     /// type, a body for an operation without one, or any problem the typed builder finds;
     /// otherwise the errors of the typed call.
-    pub async fn send(self) -> Result<Response<Value>> {
+    pub async fn send(mut self) -> Result<Response<Value>> {
         let unknown: Vec<&str> = self
             .args
             .params
@@ -102,74 +143,24 @@ impl DynamicCall<'_> {
             .collect();
         if !unknown.is_empty() {
             let known: Vec<&str> = self.op.params.iter().map(|p| p.name).collect();
-            return Err(Error::invalid_input(format!(
-                "{} has no parameter {}; its parameters are: {}",
-                self.op.id,
-                unknown.join(", "),
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
-            )));
+            self.problems.insert(
+                0,
+                format!(
+                    "{} has no parameter {}; its parameters are: {}",
+                    self.op.id,
+                    unknown.join(", "),
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            );
         }
-        if self.args.body.is_some() && !self.op.body {
-            return Err(Error::invalid_input(format!(
-                "{} takes no request body",
-                self.op.id
-            )));
+        if !self.problems.is_empty() {
+            return Err(Error::invalid_input(self.problems.join("; ")));
         }
-        crate::generated_ops::dispatch(self.client, self.op, self.args).await
-    }
-}
-
-/// The parameters and body of a [`DynamicCall`], as the generated dispatch reads them.
-#[derive(Debug, Default)]
-pub(crate) struct Args {
-    params: BTreeMap<String, String>,
-    body: Option<Value>,
-    tenant: Option<String>,
-    correlation_id: Option<Uuid>,
-}
-
-impl Args {
-    /// The parameter `name` as `T`: its text as JSON (numbers, booleans), or else as a
-    /// JSON string (uuids, enums, plain strings).
-    pub(crate) fn param<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
-        let Some(text) = self.params.get(name) else {
-            return Ok(None);
-        };
-        if let Ok(value) = serde_json::from_str::<T>(text) {
-            return Ok(Some(value));
-        }
-        serde_json::from_value::<T>(Value::String(text.clone()))
-            .map(Some)
-            .map_err(|e| Error::invalid_input(format!("{name}: {text:?} is not valid: {e}")))
-    }
-
-    /// The body as `T`.
-    pub(crate) fn body<T: DeserializeOwned>(&self) -> Result<Option<T>> {
-        let Some(body) = &self.body else {
-            return Ok(None);
-        };
-        // The path names the property that breaks the spec (`customerUser.displayName`).
-        serde_path_to_error::deserialize::<_, T>(body.clone())
-            .map(Some)
-            .map_err(|e| {
-                Error::invalid_input(format!(
-                    "the request body is not valid: {}: {}",
-                    e.path(),
-                    e.inner()
-                ))
-            })
-    }
-
-    pub(crate) fn tenant(&self) -> Option<&str> {
-        self.tenant.as_deref()
-    }
-
-    pub(crate) fn correlation_id(&self) -> Option<Uuid> {
-        self.correlation_id
+        (self.op.dispatch)(&self.client, self.args).await
     }
 }
 
@@ -190,22 +181,6 @@ pub fn redact_secrets(value: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(redact_secrets),
         _ => {}
     }
-}
-
-/// A typed answer as JSON.
-pub(crate) fn to_json<T: Serialize>(done: Response<T>) -> Result<Response<Value>> {
-    let value = serde_json::to_value(&done.value).map_err(|e| {
-        Error::new(crate::error::ErrorKind::MalformedResponse)
-            .with_detail(format!("the answer could not be turned into JSON: {e}"))
-            .with_correlation_id(done.correlation_id)
-            .with_attempts(done.attempts)
-    })?;
-    Ok(Response {
-        value,
-        status: done.status,
-        correlation_id: done.correlation_id,
-        attempts: done.attempts,
-    })
 }
 
 #[cfg(test)]

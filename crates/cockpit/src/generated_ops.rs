@@ -23,9 +23,11 @@
 
 use std::future::Future;
 use cockpit_generated::types;
+use reqwest::Method;
 use crate::{
-    client::Client, dynamic::Args, error::Result, operation::{Operation, Param, ParamIn},
-    pipeline::{self, CallOptions, Problems, Response},
+    client::Client, error::Result,
+    operation::{Body, Kind, Limits, Operation, Param, ParamIn},
+    pipeline::{self, CallBuilder, CallInput, RawResult},
 };
 /// Every operation in the spec, one constant each.
 pub mod operations {
@@ -33,174 +35,307 @@ pub mod operations {
     ///`GET /v1/Customers/{customerId}/users/{customerUserId}`: Retrieve a Customer user
     pub const GET_CUSTOMER_USER: Operation = Operation {
         id: "getCustomerUser",
-        method: "GET",
+        command: "get-customer-user",
+        method: Method::GET,
         path: "/v1/Customers/{customerId}/users/{customerUserId}",
         summary: "Retrieve a Customer user",
         idempotent: true,
         params: &[
             Param {
                 name: "customerId",
+                setter: "customer_id",
+                flag: "customer-id",
                 location: ParamIn::Path,
                 required: true,
                 description: "GUID Unique identifier for the customer.",
+                kind: Kind::String,
                 hint: "uuid",
+                limits: Limits {
+                    minimum: None,
+                    maximum: None,
+                    max_length: None,
+                },
             },
             Param {
                 name: "customerUserId",
+                setter: "customer_user_id",
+                flag: "customer-user-id",
                 location: ParamIn::Path,
                 required: true,
                 description: "GUID Unique identifier for the customer user.",
+                kind: Kind::String,
                 hint: "uuid",
+                limits: Limits {
+                    minimum: None,
+                    maximum: None,
+                    max_length: None,
+                },
             },
             Param {
                 name: "providerInstanceId",
+                setter: "provider_instance_id",
+                flag: "provider-instance-id",
                 location: ParamIn::Query,
                 required: false,
                 description: "GUID Unique identifier for the provider instance.",
+                kind: Kind::String,
                 hint: "uuid",
+                limits: Limits {
+                    minimum: None,
+                    maximum: None,
+                    max_length: None,
+                },
             },
         ],
-        body: false,
-        body_required: false,
+        body: Body::None,
+        dispatch: pipeline::dispatch::<input::GetCustomerUser>,
     };
     ///`GET /v1/Customers/{customerId}/licenses`: List all licenses for a customer
     pub const LIST_CUSTOMER_LICENSES: Operation = Operation {
         id: "listCustomerLicenses",
-        method: "GET",
+        command: "list-customer-licenses",
+        method: Method::GET,
         path: "/v1/Customers/{customerId}/licenses",
         summary: "List all licenses for a customer",
         idempotent: true,
         params: &[
             Param {
                 name: "customerId",
+                setter: "customer_id",
+                flag: "customer-id",
                 location: ParamIn::Path,
                 required: true,
                 description: "GUID Unique identifier for the customer.",
+                kind: Kind::String,
                 hint: "uuid",
+                limits: Limits {
+                    minimum: None,
+                    maximum: None,
+                    max_length: None,
+                },
             },
             Param {
                 name: "providerInstanceId",
+                setter: "provider_instance_id",
+                flag: "provider-instance-id",
                 location: ParamIn::Query,
                 required: true,
                 description: "GUID Unique identifier for the provider instance.",
+                kind: Kind::String,
                 hint: "uuid",
+                limits: Limits {
+                    minimum: None,
+                    maximum: None,
+                    max_length: None,
+                },
             },
             Param {
                 name: "resellerId",
+                setter: "reseller_id",
+                flag: "reseller-id",
                 location: ParamIn::Query,
                 required: false,
                 description: "GUID Unique identifier for the resellerId. By setting this property the licenses will be scoped to that relationship. If user is reseller this property will be auto-populate.",
+                kind: Kind::String,
                 hint: "uuid",
+                limits: Limits {
+                    minimum: None,
+                    maximum: None,
+                    max_length: None,
+                },
             },
         ],
-        body: false,
-        body_required: false,
+        body: Body::None,
+        dispatch: pipeline::dispatch::<input::ListCustomerLicenses>,
     };
     ///`GET /v1/Customers/{customerId}/users`: List all Customer users
     pub const LIST_CUSTOMER_USERS: Operation = Operation {
         id: "listCustomerUsers",
-        method: "GET",
+        command: "list-customer-users",
+        method: Method::GET,
         path: "/v1/Customers/{customerId}/users",
         summary: "List all Customer users",
         idempotent: true,
         params: &[
             Param {
                 name: "customerId",
+                setter: "customer_id",
+                flag: "customer-id",
                 location: ParamIn::Path,
                 required: true,
                 description: "GUID Unique identifier for the customer.",
+                kind: Kind::String,
                 hint: "uuid",
+                limits: Limits {
+                    minimum: None,
+                    maximum: None,
+                    max_length: None,
+                },
             },
             Param {
                 name: "providerInstanceId",
+                setter: "provider_instance_id",
+                flag: "provider-instance-id",
                 location: ParamIn::Query,
                 required: true,
                 description: "GUID Unique identifier for the provider instance.",
+                kind: Kind::String,
                 hint: "uuid",
+                limits: Limits {
+                    minimum: None,
+                    maximum: None,
+                    max_length: None,
+                },
             },
             Param {
                 name: "pageNumber",
+                setter: "page_number",
+                flag: "page-number",
                 location: ParamIn::Query,
                 required: false,
                 description: "A cursor for pagination across multiple pages of results. The default value is 1.",
+                kind: Kind::Integer,
                 hint: "int32",
+                limits: Limits {
+                    minimum: None,
+                    maximum: None,
+                    max_length: None,
+                },
             },
             Param {
                 name: "pageSize",
+                setter: "page_size",
+                flag: "page-size",
                 location: ParamIn::Query,
                 required: false,
                 description: "The number of objects to be returned at each page. The size can range between 1 and 2000, and the default is 25.",
+                kind: Kind::Integer,
                 hint: "int32",
+                limits: Limits {
+                    minimum: Some(1i64),
+                    maximum: Some(2000i64),
+                    max_length: None,
+                },
             },
             Param {
                 name: "sortPropertyName",
+                setter: "sort_property_name",
+                flag: "sort-property-name",
                 location: ParamIn::Query,
                 required: false,
                 description: "The name of the property to sort the customers by. Possible values: DisplayName, UserPrincipalName",
+                kind: Kind::String,
                 hint: "DisplayName|UserPrincipalName",
+                limits: Limits {
+                    minimum: None,
+                    maximum: None,
+                    max_length: None,
+                },
             },
             Param {
                 name: "resellerId",
+                setter: "reseller_id",
+                flag: "reseller-id",
                 location: ParamIn::Query,
                 required: false,
                 description: "GUID Unique identifier for the reseller. View only the customers that have relation with the specified resellerId.",
+                kind: Kind::String,
                 hint: "uuid",
+                limits: Limits {
+                    minimum: None,
+                    maximum: None,
+                    max_length: None,
+                },
             },
         ],
-        body: false,
-        body_required: false,
+        body: Body::None,
+        dispatch: pipeline::dispatch::<input::ListCustomerUsers>,
     };
     ///`PATCH /v1/Customers/{customerId}/users/{customerUserId}/reset-password`: Resets a customer user password
     pub const RESET_CUSTOMER_USER_PASSWORD: Operation = Operation {
         id: "resetCustomerUserPassword",
-        method: "PATCH",
+        command: "reset-customer-user-password",
+        method: Method::PATCH,
         path: "/v1/Customers/{customerId}/users/{customerUserId}/reset-password",
         summary: "Resets a customer user password",
         idempotent: false,
         params: &[
             Param {
                 name: "customerId",
+                setter: "customer_id",
+                flag: "customer-id",
                 location: ParamIn::Path,
                 required: true,
                 description: "GUID Unique identifier for the customer.",
+                kind: Kind::String,
                 hint: "uuid",
+                limits: Limits {
+                    minimum: None,
+                    maximum: None,
+                    max_length: None,
+                },
             },
             Param {
                 name: "customerUserId",
+                setter: "customer_user_id",
+                flag: "customer-user-id",
                 location: ParamIn::Path,
                 required: true,
                 description: "GUID Unique identifier for the customer user.",
+                kind: Kind::String,
                 hint: "uuid",
+                limits: Limits {
+                    minimum: None,
+                    maximum: None,
+                    max_length: None,
+                },
             },
         ],
-        body: true,
-        body_required: true,
+        body: Body::Json { required: true },
+        dispatch: pipeline::dispatch::<input::ResetCustomerUserPassword>,
     };
     ///`PATCH /v1/Customers/{customerId}/users/{customerUserId}`: Updates a customer user info
     pub const UPDATE_CUSTOMER_USER: Operation = Operation {
         id: "updateCustomerUser",
-        method: "PATCH",
+        command: "update-customer-user",
+        method: Method::PATCH,
         path: "/v1/Customers/{customerId}/users/{customerUserId}",
         summary: "Updates a customer user info",
         idempotent: false,
         params: &[
             Param {
                 name: "customerId",
+                setter: "customer_id",
+                flag: "customer-id",
                 location: ParamIn::Path,
                 required: true,
                 description: "GUID Unique identifier for the customer.",
+                kind: Kind::String,
                 hint: "uuid",
+                limits: Limits {
+                    minimum: None,
+                    maximum: None,
+                    max_length: None,
+                },
             },
             Param {
                 name: "customerUserId",
+                setter: "customer_user_id",
+                flag: "customer-user-id",
                 location: ParamIn::Path,
                 required: true,
                 description: "GUID Unique identifier for the customer user.",
+                kind: Kind::String,
                 hint: "uuid",
+                limits: Limits {
+                    minimum: None,
+                    maximum: None,
+                    max_length: None,
+                },
             },
         ],
-        body: true,
-        body_required: true,
+        body: Body::Json { required: true },
+        dispatch: pipeline::dispatch::<input::UpdateCustomerUser>,
     };
 }
 /// Every operation in the spec, sorted by id.
@@ -220,1022 +355,489 @@ impl Client {
 Retrieves a Customer user with the specified GUID identifier.
 
 Sends `GET /v1/Customers/{customerId}/users/{customerUserId}` (operation `getCustomerUser`); idempotent, so it is also retried after a timeout, a broken connection or a 5xx.*/
-    pub fn get_customer_user(&self) -> builder::GetCustomerUser<'_> {
-        builder::GetCustomerUser::new(self)
+    pub fn get_customer_user(&self) -> builder::GetCustomerUser {
+        CallBuilder::new(self)
     }
     /**List all licenses for a customer.
 
 Returns a list of licenses for a specific customer. Since this resource is specific to the Microsoft provider, this request is only valid for provider customers that belong to a Microsoft tenant/provider.
 
 Sends `GET /v1/Customers/{customerId}/licenses` (operation `listCustomerLicenses`); idempotent, so it is also retried after a timeout, a broken connection or a 5xx.*/
-    pub fn list_customer_licenses(&self) -> builder::ListCustomerLicenses<'_> {
-        builder::ListCustomerLicenses::new(self)
+    pub fn list_customer_licenses(&self) -> builder::ListCustomerLicenses {
+        CallBuilder::new(self)
     }
     /**List all Customer users.
 
 Returns a list of your customer users for a specified customer. The customer users are returned sorted by the specified sortPropertyName. Since this resource is specific to the Microsoft provider, this request is only valid for provider customers that belong to a Microsoft tenant/provider.
 
 Sends `GET /v1/Customers/{customerId}/users` (operation `listCustomerUsers`); idempotent, so it is also retried after a timeout, a broken connection or a 5xx.*/
-    pub fn list_customer_users(&self) -> builder::ListCustomerUsers<'_> {
-        builder::ListCustomerUsers::new(self)
+    pub fn list_customer_users(&self) -> builder::ListCustomerUsers {
+        CallBuilder::new(self)
     }
     /**Resets a customer user password.
 
 Resets the specified customer user password. Since this resource is specific to the Microsoft provider, this request is only valid for provider customers that belong to a Microsoft tenant/provider.
 
 Sends `PATCH /v1/Customers/{customerId}/users/{customerUserId}/reset-password` (operation `resetCustomerUserPassword`); not idempotent, so it is retried only when the server provably did not process it.*/
-    pub fn reset_customer_user_password(
-        &self,
-    ) -> builder::ResetCustomerUserPassword<'_> {
-        builder::ResetCustomerUserPassword::new(self)
+    pub fn reset_customer_user_password(&self) -> builder::ResetCustomerUserPassword {
+        CallBuilder::new(self)
     }
     /**Updates a customer user info.
 
 Updates the specified customer user info. Since this resource is specific to the Microsoft provider, this request is only valid for provider customers that belong to a Microsoft tenant/provider.
 
 Sends `PATCH /v1/Customers/{customerId}/users/{customerUserId}` (operation `updateCustomerUser`); not idempotent, so it is retried only when the server provably did not process it.*/
-    pub fn update_customer_user(&self) -> builder::UpdateCustomerUser<'_> {
-        builder::UpdateCustomerUser::new(self)
+    pub fn update_customer_user(&self) -> builder::UpdateCustomerUser {
+        CallBuilder::new(self)
     }
 }
-/// The call builders that the methods of [`Client`] return.
+/// The call builders that the methods of [`Client`] return: a
+/// [`CallBuilder`] for each operation's input.
 pub mod builder {
     use super::*;
-    ///A `getCustomerUser` call being put together: [`Client::get_customer_user`] makes it and [`send`](Self::send) sends it.
-    #[must_use = "nothing is sent until .send().await"]
-    #[derive(Debug)]
-    pub struct GetCustomerUser<'a> {
-        client: &'a Client,
-        options: CallOptions,
-        customer_id: std::result::Result<Option<::uuid::Uuid>, String>,
-        customer_user_id: std::result::Result<Option<::uuid::Uuid>, String>,
-        provider_instance_id: std::result::Result<Option<::uuid::Uuid>, String>,
+    ///A `getCustomerUser` call being put together: [`Client::get_customer_user`] makes it, its setters fill it, and [`send`](CallBuilder::send) sends it.
+    pub type GetCustomerUser = CallBuilder<super::input::GetCustomerUser>;
+    ///A `listCustomerLicenses` call being put together: [`Client::list_customer_licenses`] makes it, its setters fill it, and [`send`](CallBuilder::send) sends it.
+    pub type ListCustomerLicenses = CallBuilder<super::input::ListCustomerLicenses>;
+    ///A `listCustomerUsers` call being put together: [`Client::list_customer_users`] makes it, its setters fill it, and [`send`](CallBuilder::send) sends it.
+    pub type ListCustomerUsers = CallBuilder<super::input::ListCustomerUsers>;
+    ///A `resetCustomerUserPassword` call being put together: [`Client::reset_customer_user_password`] makes it, its setters fill it, and [`send`](CallBuilder::send) sends it.
+    pub type ResetCustomerUserPassword = CallBuilder<
+        super::input::ResetCustomerUserPassword,
+    >;
+    ///A `updateCustomerUser` call being put together: [`Client::update_customer_user`] makes it, its setters fill it, and [`send`](CallBuilder::send) sends it.
+    pub type UpdateCustomerUser = CallBuilder<super::input::UpdateCustomerUser>;
+}
+/// The input of each operation: its parameters, each by its API name.
+pub mod input {
+    use cockpit_generated::types;
+    ///The parameters of a `getCustomerUser` call, by their API names: what the setters of [`builder::GetCustomerUser`](super::builder::GetCustomerUser) fill, and what a call by name reads.
+    #[derive(Debug, Clone, Default, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct GetCustomerUser {
+        #[serde(rename = "customerId", default)]
+        pub(crate) customer_id: Option<::uuid::Uuid>,
+        #[serde(rename = "customerUserId", default)]
+        pub(crate) customer_user_id: Option<::uuid::Uuid>,
+        #[serde(rename = "providerInstanceId", default)]
+        pub(crate) provider_instance_id: Option<::uuid::Uuid>,
     }
-    impl<'a> GetCustomerUser<'a> {
-        pub(crate) fn new(client: &'a Client) -> Self {
-            Self {
-                client,
-                options: CallOptions::default(),
-                customer_id: Ok(None),
-                customer_user_id: Ok(None),
-                provider_instance_id: Ok(None),
-            }
-        }
-        ///`customerId` (path parameter, uuid, required): GUID Unique identifier for the customer.
-        pub fn customer_id<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<::uuid::Uuid>,
-            V::Error: std::fmt::Display,
-        {
-            self.customer_id = value
-                .try_into()
-                .map(Some)
-                .map_err(|e| format!("{}: {e}", "customerId"));
-            self
-        }
-        ///`customerUserId` (path parameter, uuid, required): GUID Unique identifier for the customer user.
-        pub fn customer_user_id<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<::uuid::Uuid>,
-            V::Error: std::fmt::Display,
-        {
-            self.customer_user_id = value
-                .try_into()
-                .map(Some)
-                .map_err(|e| format!("{}: {e}", "customerUserId"));
-            self
-        }
-        ///`providerInstanceId` (query parameter, uuid): GUID Unique identifier for the provider instance.
-        pub fn provider_instance_id<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<::uuid::Uuid>,
-            V::Error: std::fmt::Display,
-        {
-            self.provider_instance_id = value
-                .try_into()
-                .map(Some)
-                .map_err(|e| format!("{}: {e}", "providerInstanceId"));
-            self
-        }
-        /// Sends another tenant than the client's in `X-Tenant`, for this call only.
-        pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
-            self.options.tenant = Some(tenant.into());
-            self
-        }
-        /// Sends this `X-Correlation-Id` instead of a fresh random one.
-        pub fn correlation_id(mut self, id: uuid::Uuid) -> Self {
-            self.options.correlation_id = Some(id);
-            self
-        }
-        /// Checks the input and sends the call through the client's pipeline: the
-        /// token, the tenant, the correlation id, and retries as the operation's
-        /// idempotency and the client's [`RetryPolicy`](crate::RetryPolicy) allow.
-        ///
-        /// # Errors
-        ///
-        /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before anything
-        /// is sent when a required value is missing or breaks a documented limit;
-        /// otherwise the API's or the transport's error. Every error carries the
-        /// call's correlation id.
-        pub fn send(
-            self,
-        ) -> impl Future<Output = Result<Response<types::CustomerUser>>> + Send + 'a {
-            let Self {
-                client,
-                options,
-                customer_id,
-                customer_user_id,
-                provider_instance_id,
-            } = self;
-            let mut problems = Problems::default();
-            let input = GetCustomerUserInput {
-                customer_id: problems
-                    .param("customerId", "customer_id", true, customer_id),
-                customer_user_id: problems
-                    .param("customerUserId", "customer_user_id", true, customer_user_id),
-                provider_instance_id: problems
-                    .param(
-                        "providerInstanceId",
-                        "provider_instance_id",
-                        false,
-                        provider_instance_id,
-                    ),
-            };
-            pipeline::send(
-                client,
-                &operations::GET_CUSTOMER_USER,
-                options,
-                problems.finish(input),
-            )
-        }
+    ///The parameters of a `listCustomerLicenses` call, by their API names: what the setters of [`builder::ListCustomerLicenses`](super::builder::ListCustomerLicenses) fill, and what a call by name reads.
+    #[derive(Debug, Clone, Default, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ListCustomerLicenses {
+        #[serde(rename = "customerId", default)]
+        pub(crate) customer_id: Option<::uuid::Uuid>,
+        #[serde(rename = "providerInstanceId", default)]
+        pub(crate) provider_instance_id: Option<::uuid::Uuid>,
+        #[serde(rename = "resellerId", default)]
+        pub(crate) reseller_id: Option<::uuid::Uuid>,
     }
-    /// The checked input of one call: everything an attempt needs.
-    #[derive(Debug)]
-    pub(crate) struct GetCustomerUserInput {
-        customer_id: Option<::uuid::Uuid>,
-        customer_user_id: Option<::uuid::Uuid>,
-        provider_instance_id: Option<::uuid::Uuid>,
+    ///The parameters of a `listCustomerUsers` call, by their API names: what the setters of [`builder::ListCustomerUsers`](super::builder::ListCustomerUsers) fill, and what a call by name reads.
+    #[derive(Debug, Clone, Default, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ListCustomerUsers {
+        #[serde(rename = "customerId", default)]
+        pub(crate) customer_id: Option<::uuid::Uuid>,
+        #[serde(rename = "providerInstanceId", default)]
+        pub(crate) provider_instance_id: Option<::uuid::Uuid>,
+        #[serde(rename = "pageNumber", default)]
+        pub(crate) page_number: Option<i32>,
+        #[serde(rename = "pageSize", default)]
+        pub(crate) page_size: Option<::std::num::NonZeroU32>,
+        #[serde(rename = "sortPropertyName", default)]
+        pub(crate) sort_property_name: Option<types::ListCustomerUsersSortPropertyName>,
+        #[serde(rename = "resellerId", default)]
+        pub(crate) reseller_id: Option<::uuid::Uuid>,
     }
-    impl pipeline::Call for GetCustomerUserInput {
-        type Value = types::CustomerUser;
-        type ErrorBody = types::ErrorResponse;
-        fn attempt<'r>(
-            &'r self,
-            raw: &'r cockpit_generated::Client,
-        ) -> impl Future<
-            Output = pipeline::RawResult<Self::Value, Self::ErrorBody>,
-        > + Send + 'r {
-            #[allow(unused_mut)]
-            let mut call = raw.get_customer_user();
-            if let Some(v) = &self.customer_id {
-                call = call.customer_id(v.clone());
-            }
-            if let Some(v) = &self.customer_user_id {
-                call = call.customer_user_id(v.clone());
-            }
-            if let Some(v) = &self.provider_instance_id {
-                call = call.provider_instance_id(v.clone());
-            }
-            call.send()
-        }
+    ///The parameters of a `resetCustomerUserPassword` call, by their API names: what the setters of [`builder::ResetCustomerUserPassword`](super::builder::ResetCustomerUserPassword) fill, and what a call by name reads.
+    #[derive(Debug, Clone, Default, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ResetCustomerUserPassword {
+        #[serde(rename = "customerId", default)]
+        pub(crate) customer_id: Option<::uuid::Uuid>,
+        #[serde(rename = "customerUserId", default)]
+        pub(crate) customer_user_id: Option<::uuid::Uuid>,
     }
-    ///A `listCustomerLicenses` call being put together: [`Client::list_customer_licenses`] makes it and [`send`](Self::send) sends it.
-    #[must_use = "nothing is sent until .send().await"]
-    #[derive(Debug)]
-    pub struct ListCustomerLicenses<'a> {
-        client: &'a Client,
-        options: CallOptions,
-        customer_id: std::result::Result<Option<::uuid::Uuid>, String>,
-        provider_instance_id: std::result::Result<Option<::uuid::Uuid>, String>,
-        reseller_id: std::result::Result<Option<::uuid::Uuid>, String>,
+    ///The parameters of a `updateCustomerUser` call, by their API names: what the setters of [`builder::UpdateCustomerUser`](super::builder::UpdateCustomerUser) fill, and what a call by name reads.
+    #[derive(Debug, Clone, Default, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct UpdateCustomerUser {
+        #[serde(rename = "customerId", default)]
+        pub(crate) customer_id: Option<::uuid::Uuid>,
+        #[serde(rename = "customerUserId", default)]
+        pub(crate) customer_user_id: Option<::uuid::Uuid>,
     }
-    impl<'a> ListCustomerLicenses<'a> {
-        pub(crate) fn new(client: &'a Client) -> Self {
-            Self {
-                client,
-                options: CallOptions::default(),
-                customer_id: Ok(None),
-                provider_instance_id: Ok(None),
-                reseller_id: Ok(None),
-            }
-        }
-        ///`customerId` (path parameter, uuid, required): GUID Unique identifier for the customer.
-        pub fn customer_id<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<::uuid::Uuid>,
-            V::Error: std::fmt::Display,
-        {
-            self.customer_id = value
-                .try_into()
-                .map(Some)
-                .map_err(|e| format!("{}: {e}", "customerId"));
-            self
-        }
-        ///`providerInstanceId` (query parameter, uuid, required): GUID Unique identifier for the provider instance.
-        pub fn provider_instance_id<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<::uuid::Uuid>,
-            V::Error: std::fmt::Display,
-        {
-            self.provider_instance_id = value
-                .try_into()
-                .map(Some)
-                .map_err(|e| format!("{}: {e}", "providerInstanceId"));
-            self
-        }
-        ///`resellerId` (query parameter, uuid): GUID Unique identifier for the resellerId. By setting this property the licenses will be scoped to that relationship. If user is reseller this property will be auto-populate.
-        pub fn reseller_id<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<::uuid::Uuid>,
-            V::Error: std::fmt::Display,
-        {
-            self.reseller_id = value
-                .try_into()
-                .map(Some)
-                .map_err(|e| format!("{}: {e}", "resellerId"));
-            self
-        }
-        /// Sends another tenant than the client's in `X-Tenant`, for this call only.
-        pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
-            self.options.tenant = Some(tenant.into());
-            self
-        }
-        /// Sends this `X-Correlation-Id` instead of a fresh random one.
-        pub fn correlation_id(mut self, id: uuid::Uuid) -> Self {
-            self.options.correlation_id = Some(id);
-            self
-        }
-        /// Checks the input and sends the call through the client's pipeline: the
-        /// token, the tenant, the correlation id, and retries as the operation's
-        /// idempotency and the client's [`RetryPolicy`](crate::RetryPolicy) allow.
-        ///
-        /// # Errors
-        ///
-        /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before anything
-        /// is sent when a required value is missing or breaks a documented limit;
-        /// otherwise the API's or the transport's error. Every error carries the
-        /// call's correlation id.
-        pub fn send(
-            self,
-        ) -> impl Future<
-            Output = Result<Response<::std::vec::Vec<types::CustomerLicense>>>,
-        > + Send + 'a {
-            let Self {
-                client,
-                options,
-                customer_id,
-                provider_instance_id,
-                reseller_id,
-            } = self;
-            let mut problems = Problems::default();
-            let input = ListCustomerLicensesInput {
-                customer_id: problems
-                    .param("customerId", "customer_id", true, customer_id),
-                provider_instance_id: problems
-                    .param(
-                        "providerInstanceId",
-                        "provider_instance_id",
-                        true,
-                        provider_instance_id,
-                    ),
-                reseller_id: problems
-                    .param("resellerId", "reseller_id", false, reseller_id),
-            };
-            pipeline::send(
-                client,
-                &operations::LIST_CUSTOMER_LICENSES,
-                options,
-                problems.finish(input),
-            )
-        }
+}
+impl builder::GetCustomerUser {
+    ///`customerId` (path parameter, uuid, required): GUID Unique identifier for the customer.
+    pub fn customer_id<V>(self, value: V) -> Self
+    where
+        V: TryInto<::uuid::Uuid>,
+        V::Error: std::fmt::Display,
+    {
+        self.param(0usize, value, |i| &mut i.customer_id)
     }
-    /// The checked input of one call: everything an attempt needs.
-    #[derive(Debug)]
-    pub(crate) struct ListCustomerLicensesInput {
-        customer_id: Option<::uuid::Uuid>,
-        provider_instance_id: Option<::uuid::Uuid>,
-        reseller_id: Option<::uuid::Uuid>,
+    ///`customerUserId` (path parameter, uuid, required): GUID Unique identifier for the customer user.
+    pub fn customer_user_id<V>(self, value: V) -> Self
+    where
+        V: TryInto<::uuid::Uuid>,
+        V::Error: std::fmt::Display,
+    {
+        self.param(1usize, value, |i| &mut i.customer_user_id)
     }
-    impl pipeline::Call for ListCustomerLicensesInput {
-        type Value = ::std::vec::Vec<types::CustomerLicense>;
-        type ErrorBody = types::ErrorResponse;
-        fn attempt<'r>(
-            &'r self,
-            raw: &'r cockpit_generated::Client,
-        ) -> impl Future<
-            Output = pipeline::RawResult<Self::Value, Self::ErrorBody>,
-        > + Send + 'r {
-            #[allow(unused_mut)]
-            let mut call = raw.list_customer_licenses();
-            if let Some(v) = &self.customer_id {
-                call = call.customer_id(v.clone());
-            }
-            if let Some(v) = &self.provider_instance_id {
-                call = call.provider_instance_id(v.clone());
-            }
-            if let Some(v) = &self.reseller_id {
-                call = call.reseller_id(v.clone());
-            }
-            call.send()
-        }
+    ///`providerInstanceId` (query parameter, uuid): GUID Unique identifier for the provider instance.
+    pub fn provider_instance_id<V>(self, value: V) -> Self
+    where
+        V: TryInto<::uuid::Uuid>,
+        V::Error: std::fmt::Display,
+    {
+        self.param(2usize, value, |i| &mut i.provider_instance_id)
     }
-    impl crate::paging::Paged for types::CustomerUserPage {
-        type Item = types::CustomerUser;
-        fn into_parts(self) -> crate::paging::Parts<types::CustomerUser> {
-            crate::paging::Parts {
-                items: self.items.unwrap_or_default(),
-                has_next_page: self.has_next_page,
-                page_number: self
-                    .pagination_parameters
-                    .as_ref()
-                    .and_then(|p| p.page_number),
-                page_size: self.pagination_parameters.as_ref().and_then(|p| p.page_size),
-                total_pages: self.total_pages,
-                total_count: self.total_count,
-            }
+}
+impl pipeline::Sealed for input::GetCustomerUser {}
+impl CallInput for input::GetCustomerUser {
+    const OPERATION: &'static Operation = &operations::GET_CUSTOMER_USER;
+    type Value = types::CustomerUser;
+    type ErrorBody = types::ErrorResponse;
+    type Body = ();
+    type Draft = ();
+    fn attempt<'r>(
+        &'r self,
+        _body: Option<&'r Self::Body>,
+        raw: &'r cockpit_generated::Client,
+    ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
+        let mut call = raw.get_customer_user();
+        if let Some(v) = &self.customer_id {
+            call = call.customer_id(v.clone());
         }
+        if let Some(v) = &self.customer_user_id {
+            call = call.customer_user_id(v.clone());
+        }
+        if let Some(v) = &self.provider_instance_id {
+            call = call.provider_instance_id(v.clone());
+        }
+        call.send()
     }
-    ///A `listCustomerUsers` call being put together: [`Client::list_customer_users`] makes it and [`send`](Self::send) sends it.
-    #[must_use = "nothing is sent until .send().await"]
-    #[derive(Debug, Clone)]
-    pub struct ListCustomerUsers<'a> {
-        client: &'a Client,
-        options: CallOptions,
-        customer_id: std::result::Result<Option<::uuid::Uuid>, String>,
-        provider_instance_id: std::result::Result<Option<::uuid::Uuid>, String>,
-        page_number: std::result::Result<Option<i32>, String>,
-        page_size: std::result::Result<Option<::std::num::NonZeroU32>, String>,
-        sort_property_name: std::result::Result<
-            Option<types::ListCustomerUsersSortPropertyName>,
-            String,
-        >,
-        reseller_id: std::result::Result<Option<::uuid::Uuid>, String>,
+}
+impl builder::ListCustomerLicenses {
+    ///`customerId` (path parameter, uuid, required): GUID Unique identifier for the customer.
+    pub fn customer_id<V>(self, value: V) -> Self
+    where
+        V: TryInto<::uuid::Uuid>,
+        V::Error: std::fmt::Display,
+    {
+        self.param(0usize, value, |i| &mut i.customer_id)
     }
-    impl<'a> ListCustomerUsers<'a> {
-        pub(crate) fn new(client: &'a Client) -> Self {
-            Self {
-                client,
-                options: CallOptions::default(),
-                customer_id: Ok(None),
-                provider_instance_id: Ok(None),
-                page_number: Ok(None),
-                page_size: Ok(None),
-                sort_property_name: Ok(None),
-                reseller_id: Ok(None),
-            }
-        }
-        ///`customerId` (path parameter, uuid, required): GUID Unique identifier for the customer.
-        pub fn customer_id<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<::uuid::Uuid>,
-            V::Error: std::fmt::Display,
-        {
-            self.customer_id = value
-                .try_into()
-                .map(Some)
-                .map_err(|e| format!("{}: {e}", "customerId"));
-            self
-        }
-        ///`providerInstanceId` (query parameter, uuid, required): GUID Unique identifier for the provider instance.
-        pub fn provider_instance_id<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<::uuid::Uuid>,
-            V::Error: std::fmt::Display,
-        {
-            self.provider_instance_id = value
-                .try_into()
-                .map(Some)
-                .map_err(|e| format!("{}: {e}", "providerInstanceId"));
-            self
-        }
-        ///`pageNumber` (query parameter, int32): A cursor for pagination across multiple pages of results. The default value is 1.
-        pub fn page_number<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<i32>,
-            V::Error: std::fmt::Display,
-        {
-            self.page_number = value
-                .try_into()
-                .map(Some)
-                .map_err(|e| format!("{}: {e}", "pageNumber"));
-            self
-        }
-        ///`pageSize` (query parameter, int32): The number of objects to be returned at each page. The size can range between 1 and 2000, and the default is 25.
-        pub fn page_size<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<::std::num::NonZeroU32> + std::fmt::Display,
-            V::Error: std::fmt::Display,
-        {
-            self.page_size = pipeline::in_range(
-                    "pageSize",
-                    &value,
-                    Some(1i64),
-                    Some(2000i64),
-                )
-                .and_then(|()| {
-                    value
-                        .try_into()
-                        .map(Some)
-                        .map_err(|e| format!("{}: {e}", "pageSize"))
-                });
-            self
-        }
-        ///`sortPropertyName` (query parameter, DisplayName|UserPrincipalName): The name of the property to sort the customers by. Possible values: DisplayName, UserPrincipalName
-        pub fn sort_property_name<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<types::ListCustomerUsersSortPropertyName>,
-            V::Error: std::fmt::Display,
-        {
-            self.sort_property_name = value
-                .try_into()
-                .map(Some)
-                .map_err(|e| format!("{}: {e}", "sortPropertyName"));
-            self
-        }
-        ///`resellerId` (query parameter, uuid): GUID Unique identifier for the reseller. View only the customers that have relation with the specified resellerId.
-        pub fn reseller_id<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<::uuid::Uuid>,
-            V::Error: std::fmt::Display,
-        {
-            self.reseller_id = value
-                .try_into()
-                .map(Some)
-                .map_err(|e| format!("{}: {e}", "resellerId"));
-            self
-        }
-        /// Sends another tenant than the client's in `X-Tenant`, for this call only.
-        pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
-            self.options.tenant = Some(tenant.into());
-            self
-        }
-        /// Sends this `X-Correlation-Id` instead of a fresh random one.
-        pub fn correlation_id(mut self, id: uuid::Uuid) -> Self {
-            self.options.correlation_id = Some(id);
-            self
-        }
-        /// Checks the input and sends the call through the client's pipeline: the
-        /// token, the tenant, the correlation id, and retries as the operation's
-        /// idempotency and the client's [`RetryPolicy`](crate::RetryPolicy) allow.
-        ///
-        /// # Errors
-        ///
-        /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before anything
-        /// is sent when a required value is missing or breaks a documented limit;
-        /// otherwise the API's or the transport's error. Every error carries the
-        /// call's correlation id.
-        pub fn send(
-            self,
-        ) -> impl Future<
-            Output = Result<Response<types::CustomerUserPage>>,
-        > + Send + 'a {
-            let Self {
-                client,
-                options,
-                customer_id,
-                provider_instance_id,
-                page_number,
-                page_size,
-                sort_property_name,
-                reseller_id,
-            } = self;
-            let mut problems = Problems::default();
-            let input = ListCustomerUsersInput {
-                customer_id: problems
-                    .param("customerId", "customer_id", true, customer_id),
-                provider_instance_id: problems
-                    .param(
-                        "providerInstanceId",
-                        "provider_instance_id",
-                        true,
-                        provider_instance_id,
-                    ),
-                page_number: problems
-                    .param("pageNumber", "page_number", false, page_number),
-                page_size: problems.param("pageSize", "page_size", false, page_size),
-                sort_property_name: problems
-                    .param(
-                        "sortPropertyName",
-                        "sort_property_name",
-                        false,
-                        sort_property_name,
-                    ),
-                reseller_id: problems
-                    .param("resellerId", "reseller_id", false, reseller_id),
-            };
-            pipeline::send(
-                client,
-                &operations::LIST_CUSTOMER_USERS,
-                options,
-                problems.finish(input),
-            )
-        }
-        /// Every page, as a stream, from the page that
-        /// [`page_number`](Self::page_number) names (to resume) or the first:
-        /// one call a page through the pipeline, retries included, with the
-        /// call's tenant and a correlation id of its own. One page is held at
-        /// a time. The stream ends after the last page, or with an error that
-        /// names the page ([`Error::page`](crate::Error::page)): a page that
-        /// failed, or a server that would never end.
-        pub fn pages(
-            self,
-        ) -> impl futures::Stream<
-            Item = Result<crate::Page<types::CustomerUser>>,
-        > + Send + 'a {
-            let first = crate::paging::first_page(&self.page_number);
-            crate::paging::pages(first, move |n| self.clone().page_number(n).send())
-        }
-        /// Every item of every page, as a stream: [`pages`](Self::pages),
-        /// flattened.
-        pub fn items(
-            self,
-        ) -> impl futures::Stream<Item = Result<types::CustomerUser>> + Send + 'a {
-            crate::paging::items(self.pages())
-        }
+    ///`providerInstanceId` (query parameter, uuid, required): GUID Unique identifier for the provider instance.
+    pub fn provider_instance_id<V>(self, value: V) -> Self
+    where
+        V: TryInto<::uuid::Uuid>,
+        V::Error: std::fmt::Display,
+    {
+        self.param(1usize, value, |i| &mut i.provider_instance_id)
     }
-    /// The checked input of one call: everything an attempt needs.
-    #[derive(Debug)]
-    pub(crate) struct ListCustomerUsersInput {
-        customer_id: Option<::uuid::Uuid>,
-        provider_instance_id: Option<::uuid::Uuid>,
-        page_number: Option<i32>,
-        page_size: Option<::std::num::NonZeroU32>,
-        sort_property_name: Option<types::ListCustomerUsersSortPropertyName>,
-        reseller_id: Option<::uuid::Uuid>,
+    ///`resellerId` (query parameter, uuid): GUID Unique identifier for the resellerId. By setting this property the licenses will be scoped to that relationship. If user is reseller this property will be auto-populate.
+    pub fn reseller_id<V>(self, value: V) -> Self
+    where
+        V: TryInto<::uuid::Uuid>,
+        V::Error: std::fmt::Display,
+    {
+        self.param(2usize, value, |i| &mut i.reseller_id)
     }
-    impl pipeline::Call for ListCustomerUsersInput {
-        type Value = types::CustomerUserPage;
-        type ErrorBody = ();
-        fn attempt<'r>(
-            &'r self,
-            raw: &'r cockpit_generated::Client,
-        ) -> impl Future<
-            Output = pipeline::RawResult<Self::Value, Self::ErrorBody>,
-        > + Send + 'r {
-            #[allow(unused_mut)]
-            let mut call = raw.list_customer_users();
-            if let Some(v) = &self.customer_id {
-                call = call.customer_id(v.clone());
-            }
-            if let Some(v) = &self.provider_instance_id {
-                call = call.provider_instance_id(v.clone());
-            }
-            if let Some(v) = &self.page_number {
-                call = call.page_number(v.clone());
-            }
-            if let Some(v) = &self.page_size {
-                call = call.page_size(v.clone());
-            }
-            if let Some(v) = &self.sort_property_name {
-                call = call.sort_property_name(v.clone());
-            }
-            if let Some(v) = &self.reseller_id {
-                call = call.reseller_id(v.clone());
-            }
-            call.send()
+}
+impl pipeline::Sealed for input::ListCustomerLicenses {}
+impl CallInput for input::ListCustomerLicenses {
+    const OPERATION: &'static Operation = &operations::LIST_CUSTOMER_LICENSES;
+    type Value = ::std::vec::Vec<types::CustomerLicense>;
+    type ErrorBody = types::ErrorResponse;
+    type Body = ();
+    type Draft = ();
+    fn attempt<'r>(
+        &'r self,
+        _body: Option<&'r Self::Body>,
+        raw: &'r cockpit_generated::Client,
+    ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
+        let mut call = raw.list_customer_licenses();
+        if let Some(v) = &self.customer_id {
+            call = call.customer_id(v.clone());
         }
+        if let Some(v) = &self.provider_instance_id {
+            call = call.provider_instance_id(v.clone());
+        }
+        if let Some(v) = &self.reseller_id {
+            call = call.reseller_id(v.clone());
+        }
+        call.send()
     }
-    ///A `resetCustomerUserPassword` call being put together: [`Client::reset_customer_user_password`] makes it and [`send`](Self::send) sends it.
-    #[must_use = "nothing is sent until .send().await"]
-    #[derive(Debug)]
-    pub struct ResetCustomerUserPassword<'a> {
-        client: &'a Client,
-        options: CallOptions,
-        customer_id: std::result::Result<Option<::uuid::Uuid>, String>,
-        customer_user_id: std::result::Result<Option<::uuid::Uuid>, String>,
-        body: std::result::Result<types::builder::ResetPasswordRequest, String>,
+}
+impl builder::ListCustomerUsers {
+    ///`customerId` (path parameter, uuid, required): GUID Unique identifier for the customer.
+    pub fn customer_id<V>(self, value: V) -> Self
+    where
+        V: TryInto<::uuid::Uuid>,
+        V::Error: std::fmt::Display,
+    {
+        self.param(0usize, value, |i| &mut i.customer_id)
     }
-    impl<'a> ResetCustomerUserPassword<'a> {
-        pub(crate) fn new(client: &'a Client) -> Self {
-            Self {
-                client,
-                options: CallOptions::default(),
-                customer_id: Ok(None),
-                customer_user_id: Ok(None),
-                body: Ok(Default::default()),
-            }
-        }
-        ///`customerId` (path parameter, uuid, required): GUID Unique identifier for the customer.
-        pub fn customer_id<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<::uuid::Uuid>,
-            V::Error: std::fmt::Display,
-        {
-            self.customer_id = value
-                .try_into()
-                .map(Some)
-                .map_err(|e| format!("{}: {e}", "customerId"));
-            self
-        }
-        ///`customerUserId` (path parameter, uuid, required): GUID Unique identifier for the customer user.
-        pub fn customer_user_id<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<::uuid::Uuid>,
-            V::Error: std::fmt::Display,
-        {
-            self.customer_user_id = value
-                .try_into()
-                .map(Some)
-                .map_err(|e| format!("{}: {e}", "customerUserId"));
-            self
-        }
-        ///Sets `customer_user` in the request body (see [`types::ResetPasswordRequest`]).
-        pub fn customer_user<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<types::CustomerUserInput>,
-            V::Error: std::fmt::Display,
-        {
-            self.body = self.body.map(|b| b.customer_user(value));
-            self
-        }
-        ///Sets `provider_instance_id` in the request body (see [`types::ResetPasswordRequest`]).
-        pub fn provider_instance_id<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<::uuid::Uuid>,
-            V::Error: std::fmt::Display,
-        {
-            self.body = self.body.map(|b| b.provider_instance_id(value));
-            self
-        }
-        ///The request body: The request body with the info to perform the reset. This body contains an JSON Object with two properties (providerInstanceId, customerUser).
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<types::ResetPasswordRequest>,
-            V::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|e| format!("body: {e}"));
-            self
-        }
-        /// Changes the body with a function of its builder.
-        pub fn body_map(
-            mut self,
-            f: impl FnOnce(
-                types::builder::ResetPasswordRequest,
-            ) -> types::builder::ResetPasswordRequest,
-        ) -> Self {
-            self.body = self.body.map(f);
-            self
-        }
-        /// Sends another tenant than the client's in `X-Tenant`, for this call only.
-        pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
-            self.options.tenant = Some(tenant.into());
-            self
-        }
-        /// Sends this `X-Correlation-Id` instead of a fresh random one.
-        pub fn correlation_id(mut self, id: uuid::Uuid) -> Self {
-            self.options.correlation_id = Some(id);
-            self
-        }
-        /// Checks the input and sends the call through the client's pipeline: the
-        /// token, the tenant, the correlation id, and retries as the operation's
-        /// idempotency and the client's [`RetryPolicy`](crate::RetryPolicy) allow.
-        ///
-        /// # Errors
-        ///
-        /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before anything
-        /// is sent when a required value is missing or breaks a documented limit;
-        /// otherwise the API's or the transport's error. Every error carries the
-        /// call's correlation id.
-        pub fn send(self) -> impl Future<Output = Result<Response<()>>> + Send + 'a {
-            let Self { client, options, customer_id, customer_user_id, body } = self;
-            let mut problems = Problems::default();
-            let input = ResetCustomerUserPasswordInput {
-                customer_id: problems
-                    .param("customerId", "customer_id", true, customer_id),
-                customer_user_id: problems
-                    .param("customerUserId", "customer_user_id", true, customer_user_id),
-                body: problems
-                    .body(
-                        true,
-                        body
-                            .and_then(|b| {
-                                types::ResetPasswordRequest::try_from(b)
-                                    .map_err(|e| e.to_string())
-                            }),
-                    ),
-            };
-            pipeline::send(
-                client,
-                &operations::RESET_CUSTOMER_USER_PASSWORD,
-                options,
-                problems.finish(input),
-            )
-        }
+    ///`providerInstanceId` (query parameter, uuid, required): GUID Unique identifier for the provider instance.
+    pub fn provider_instance_id<V>(self, value: V) -> Self
+    where
+        V: TryInto<::uuid::Uuid>,
+        V::Error: std::fmt::Display,
+    {
+        self.param(1usize, value, |i| &mut i.provider_instance_id)
     }
-    /// The checked input of one call: everything an attempt needs.
-    #[derive(Debug)]
-    pub(crate) struct ResetCustomerUserPasswordInput {
-        customer_id: Option<::uuid::Uuid>,
-        customer_user_id: Option<::uuid::Uuid>,
-        body: Option<types::ResetPasswordRequest>,
+    ///`pageNumber` (query parameter, int32): A cursor for pagination across multiple pages of results. The default value is 1.
+    pub fn page_number<V>(self, value: V) -> Self
+    where
+        V: TryInto<i32>,
+        V::Error: std::fmt::Display,
+    {
+        self.param(2usize, value, |i| &mut i.page_number)
     }
-    impl pipeline::Call for ResetCustomerUserPasswordInput {
-        type Value = ();
-        type ErrorBody = types::ErrorResponse;
-        fn attempt<'r>(
-            &'r self,
-            raw: &'r cockpit_generated::Client,
-        ) -> impl Future<
-            Output = pipeline::RawResult<Self::Value, Self::ErrorBody>,
-        > + Send + 'r {
-            #[allow(unused_mut)]
-            let mut call = raw.reset_customer_user_password();
-            if let Some(v) = &self.customer_id {
-                call = call.customer_id(v.clone());
-            }
-            if let Some(v) = &self.customer_user_id {
-                call = call.customer_user_id(v.clone());
-            }
-            if let Some(v) = &self.body {
-                call = call.body(v.clone());
-            }
-            call.send()
-        }
+    ///`pageSize` (query parameter, int32, 1 to 2000): The number of objects to be returned at each page. The size can range between 1 and 2000, and the default is 25.
+    pub fn page_size<V>(self, value: V) -> Self
+    where
+        V: TryInto<::std::num::NonZeroU32> + crate::Whole,
+        V::Error: std::fmt::Display,
+    {
+        self.int_param(3usize, value, |i| &mut i.page_size)
     }
-    ///A `updateCustomerUser` call being put together: [`Client::update_customer_user`] makes it and [`send`](Self::send) sends it.
-    #[must_use = "nothing is sent until .send().await"]
-    #[derive(Debug)]
-    pub struct UpdateCustomerUser<'a> {
-        client: &'a Client,
-        options: CallOptions,
-        customer_id: std::result::Result<Option<::uuid::Uuid>, String>,
-        customer_user_id: std::result::Result<Option<::uuid::Uuid>, String>,
-        body: std::result::Result<types::builder::UpdateCustomerUserRequest, String>,
+    ///`sortPropertyName` (query parameter, DisplayName|UserPrincipalName): The name of the property to sort the customers by. Possible values: DisplayName, UserPrincipalName
+    pub fn sort_property_name<V>(self, value: V) -> Self
+    where
+        V: TryInto<types::ListCustomerUsersSortPropertyName>,
+        V::Error: std::fmt::Display,
+    {
+        self.param(4usize, value, |i| &mut i.sort_property_name)
     }
-    impl<'a> UpdateCustomerUser<'a> {
-        pub(crate) fn new(client: &'a Client) -> Self {
-            Self {
-                client,
-                options: CallOptions::default(),
-                customer_id: Ok(None),
-                customer_user_id: Ok(None),
-                body: Ok(Default::default()),
-            }
-        }
-        ///`customerId` (path parameter, uuid, required): GUID Unique identifier for the customer.
-        pub fn customer_id<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<::uuid::Uuid>,
-            V::Error: std::fmt::Display,
-        {
-            self.customer_id = value
-                .try_into()
-                .map(Some)
-                .map_err(|e| format!("{}: {e}", "customerId"));
-            self
-        }
-        ///`customerUserId` (path parameter, uuid, required): GUID Unique identifier for the customer user.
-        pub fn customer_user_id<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<::uuid::Uuid>,
-            V::Error: std::fmt::Display,
-        {
-            self.customer_user_id = value
-                .try_into()
-                .map(Some)
-                .map_err(|e| format!("{}: {e}", "customerUserId"));
-            self
-        }
-        ///Sets `customer_user` in the request body (see [`types::UpdateCustomerUserRequest`]).
-        pub fn customer_user<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<::std::option::Option<types::CustomerUserInput>>,
-            V::Error: std::fmt::Display,
-        {
-            self.body = self.body.map(|b| b.customer_user(value));
-            self
-        }
-        ///Sets `provider_instance_id` in the request body (see [`types::UpdateCustomerUserRequest`]).
-        pub fn provider_instance_id<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<::std::option::Option<::uuid::Uuid>>,
-            V::Error: std::fmt::Display,
-        {
-            self.body = self.body.map(|b| b.provider_instance_id(value));
-            self
-        }
-        ///The request body: The request body with the info to perform the update. This body contains an JSON Object with two properties (providerInstanceId, customerUser).
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: TryInto<types::UpdateCustomerUserRequest>,
-            V::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|e| format!("body: {e}"));
-            self
-        }
-        /// Changes the body with a function of its builder.
-        pub fn body_map(
-            mut self,
-            f: impl FnOnce(
-                types::builder::UpdateCustomerUserRequest,
-            ) -> types::builder::UpdateCustomerUserRequest,
-        ) -> Self {
-            self.body = self.body.map(f);
-            self
-        }
-        /// Sends another tenant than the client's in `X-Tenant`, for this call only.
-        pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
-            self.options.tenant = Some(tenant.into());
-            self
-        }
-        /// Sends this `X-Correlation-Id` instead of a fresh random one.
-        pub fn correlation_id(mut self, id: uuid::Uuid) -> Self {
-            self.options.correlation_id = Some(id);
-            self
-        }
-        /// Checks the input and sends the call through the client's pipeline: the
-        /// token, the tenant, the correlation id, and retries as the operation's
-        /// idempotency and the client's [`RetryPolicy`](crate::RetryPolicy) allow.
-        ///
-        /// # Errors
-        ///
-        /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before anything
-        /// is sent when a required value is missing or breaks a documented limit;
-        /// otherwise the API's or the transport's error. Every error carries the
-        /// call's correlation id.
-        pub fn send(self) -> impl Future<Output = Result<Response<()>>> + Send + 'a {
-            let Self { client, options, customer_id, customer_user_id, body } = self;
-            let mut problems = Problems::default();
-            let input = UpdateCustomerUserInput {
-                customer_id: problems
-                    .param("customerId", "customer_id", true, customer_id),
-                customer_user_id: problems
-                    .param("customerUserId", "customer_user_id", true, customer_user_id),
-                body: problems
-                    .body(
-                        true,
-                        body
-                            .and_then(|b| {
-                                types::UpdateCustomerUserRequest::try_from(b)
-                                    .map_err(|e| e.to_string())
-                            }),
-                    ),
-            };
-            pipeline::send(
-                client,
-                &operations::UPDATE_CUSTOMER_USER,
-                options,
-                problems.finish(input),
-            )
-        }
+    ///`resellerId` (query parameter, uuid): GUID Unique identifier for the reseller. View only the customers that have relation with the specified resellerId.
+    pub fn reseller_id<V>(self, value: V) -> Self
+    where
+        V: TryInto<::uuid::Uuid>,
+        V::Error: std::fmt::Display,
+    {
+        self.param(5usize, value, |i| &mut i.reseller_id)
     }
-    /// The checked input of one call: everything an attempt needs.
-    #[derive(Debug)]
-    pub(crate) struct UpdateCustomerUserInput {
-        customer_id: Option<::uuid::Uuid>,
-        customer_user_id: Option<::uuid::Uuid>,
-        body: Option<types::UpdateCustomerUserRequest>,
+    /// Every page, as a stream, from the page that
+    /// [`page_number`](Self::page_number) names (to resume) or the first: one call
+    /// a page through the pipeline, retries included, with the call's tenant and a
+    /// correlation id of its own. One page is held at a time. The stream ends after
+    /// the last page, or with an error that names the page
+    /// ([`Error::page`](crate::Error::page)): a page that failed, or a server that
+    /// would never end.
+    pub fn pages(
+        self,
+    ) -> impl futures::Stream<
+        Item = Result<crate::Page<types::CustomerUser>>,
+    > + Send + 'static {
+        let first = crate::paging::first_page(self.input().page_number);
+        crate::paging::pages(first, move |n| self.clone().page_number(n).send())
     }
-    impl pipeline::Call for UpdateCustomerUserInput {
-        type Value = ();
-        type ErrorBody = types::ErrorResponse;
-        fn attempt<'r>(
-            &'r self,
-            raw: &'r cockpit_generated::Client,
-        ) -> impl Future<
-            Output = pipeline::RawResult<Self::Value, Self::ErrorBody>,
-        > + Send + 'r {
-            #[allow(unused_mut)]
-            let mut call = raw.update_customer_user();
-            if let Some(v) = &self.customer_id {
-                call = call.customer_id(v.clone());
-            }
-            if let Some(v) = &self.customer_user_id {
-                call = call.customer_user_id(v.clone());
-            }
-            if let Some(v) = &self.body {
-                call = call.body(v.clone());
-            }
-            call.send()
+    /// Every item of every page, as a stream: [`pages`](Self::pages), flattened.
+    pub fn items(
+        self,
+    ) -> impl futures::Stream<Item = Result<types::CustomerUser>> + Send + 'static {
+        crate::paging::items(self.pages())
+    }
+}
+impl pipeline::Sealed for input::ListCustomerUsers {}
+impl CallInput for input::ListCustomerUsers {
+    const OPERATION: &'static Operation = &operations::LIST_CUSTOMER_USERS;
+    type Value = types::CustomerUserPage;
+    type ErrorBody = ();
+    type Body = ();
+    type Draft = ();
+    fn attempt<'r>(
+        &'r self,
+        _body: Option<&'r Self::Body>,
+        raw: &'r cockpit_generated::Client,
+    ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
+        let mut call = raw.list_customer_users();
+        if let Some(v) = &self.customer_id {
+            call = call.customer_id(v.clone());
+        }
+        if let Some(v) = &self.provider_instance_id {
+            call = call.provider_instance_id(v.clone());
+        }
+        if let Some(v) = &self.page_number {
+            call = call.page_number(v.clone());
+        }
+        if let Some(v) = &self.page_size {
+            call = call.page_size(v.clone());
+        }
+        if let Some(v) = &self.sort_property_name {
+            call = call.sort_property_name(v.clone());
+        }
+        if let Some(v) = &self.reseller_id {
+            call = call.reseller_id(v.clone());
+        }
+        call.send()
+    }
+}
+impl crate::paging::Paged for types::CustomerUserPage {
+    type Item = types::CustomerUser;
+    fn into_parts(self) -> crate::paging::Parts<types::CustomerUser> {
+        crate::paging::Parts {
+            items: self.items.unwrap_or_default(),
+            has_next_page: self.has_next_page,
+            page_number: self.pagination_parameters.as_ref().and_then(|p| p.page_number),
+            page_size: self.pagination_parameters.as_ref().and_then(|p| p.page_size),
+            total_pages: self.total_pages,
+            total_count: self.total_count,
         }
     }
 }
-/// Calls the operation `op` with parameters and a body given as text and JSON.
-pub(crate) async fn dispatch(
-    client: &Client,
-    op: &'static Operation,
-    args: Args,
-) -> Result<Response<serde_json::Value>> {
-    match op.id {
-        "getCustomerUser" => {
-            #[allow(unused_mut)]
-            let mut call = client.get_customer_user();
-            if let Some(v) = args.param::<::uuid::Uuid>("customerId")? {
-                call = call.customer_id(v);
-            }
-            if let Some(v) = args.param::<::uuid::Uuid>("customerUserId")? {
-                call = call.customer_user_id(v);
-            }
-            if let Some(v) = args.param::<::uuid::Uuid>("providerInstanceId")? {
-                call = call.provider_instance_id(v);
-            }
-            if let Some(t) = args.tenant() {
-                call = call.tenant(t);
-            }
-            if let Some(c) = args.correlation_id() {
-                call = call.correlation_id(c);
-            }
-            crate::dynamic::to_json(call.send().await?)
+impl builder::ResetCustomerUserPassword {
+    ///`customerId` (path parameter, uuid, required): GUID Unique identifier for the customer.
+    pub fn customer_id<V>(self, value: V) -> Self
+    where
+        V: TryInto<::uuid::Uuid>,
+        V::Error: std::fmt::Display,
+    {
+        self.param(0usize, value, |i| &mut i.customer_id)
+    }
+    ///`customerUserId` (path parameter, uuid, required): GUID Unique identifier for the customer user.
+    pub fn customer_user_id<V>(self, value: V) -> Self
+    where
+        V: TryInto<::uuid::Uuid>,
+        V::Error: std::fmt::Display,
+    {
+        self.param(1usize, value, |i| &mut i.customer_user_id)
+    }
+    ///The request body: The request body with the info to perform the reset. This body contains an JSON Object with two properties (providerInstanceId, customerUser).
+    pub fn body<V>(self, value: V) -> Self
+    where
+        V: TryInto<types::ResetPasswordRequest>,
+        V::Error: std::fmt::Display,
+    {
+        self.set_body(value)
+    }
+    ///Sets `customer_user` in the request body (`ResetPasswordRequest` in the spec).
+    pub fn customer_user<V>(self, value: V) -> Self
+    where
+        V: TryInto<types::CustomerUserInput>,
+        V::Error: std::fmt::Display,
+    {
+        self.body_with(|b| b.customer_user(value))
+    }
+    ///Sets `provider_instance_id` in the request body (`ResetPasswordRequest` in the spec).
+    pub fn provider_instance_id<V>(self, value: V) -> Self
+    where
+        V: TryInto<::uuid::Uuid>,
+        V::Error: std::fmt::Display,
+    {
+        self.body_with(|b| b.provider_instance_id(value))
+    }
+    /// Changes the body with a function of its builder.
+    pub fn body_map(
+        self,
+        f: impl FnOnce(
+            types::builder::ResetPasswordRequest,
+        ) -> types::builder::ResetPasswordRequest,
+    ) -> Self {
+        self.body_with(f)
+    }
+}
+impl pipeline::Sealed for input::ResetCustomerUserPassword {}
+impl CallInput for input::ResetCustomerUserPassword {
+    const OPERATION: &'static Operation = &operations::RESET_CUSTOMER_USER_PASSWORD;
+    type Value = ();
+    type ErrorBody = types::ErrorResponse;
+    type Body = types::ResetPasswordRequest;
+    type Draft = types::builder::ResetPasswordRequest;
+    fn attempt<'r>(
+        &'r self,
+        body: Option<&'r Self::Body>,
+        raw: &'r cockpit_generated::Client,
+    ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
+        let mut call = raw.reset_customer_user_password();
+        if let Some(v) = &self.customer_id {
+            call = call.customer_id(v.clone());
         }
-        "listCustomerLicenses" => {
-            #[allow(unused_mut)]
-            let mut call = client.list_customer_licenses();
-            if let Some(v) = args.param::<::uuid::Uuid>("customerId")? {
-                call = call.customer_id(v);
-            }
-            if let Some(v) = args.param::<::uuid::Uuid>("providerInstanceId")? {
-                call = call.provider_instance_id(v);
-            }
-            if let Some(v) = args.param::<::uuid::Uuid>("resellerId")? {
-                call = call.reseller_id(v);
-            }
-            if let Some(t) = args.tenant() {
-                call = call.tenant(t);
-            }
-            if let Some(c) = args.correlation_id() {
-                call = call.correlation_id(c);
-            }
-            crate::dynamic::to_json(call.send().await?)
+        if let Some(v) = &self.customer_user_id {
+            call = call.customer_user_id(v.clone());
         }
-        "listCustomerUsers" => {
-            #[allow(unused_mut)]
-            let mut call = client.list_customer_users();
-            if let Some(v) = args.param::<::uuid::Uuid>("customerId")? {
-                call = call.customer_id(v);
-            }
-            if let Some(v) = args.param::<::uuid::Uuid>("providerInstanceId")? {
-                call = call.provider_instance_id(v);
-            }
-            if let Some(v) = args.param::<i32>("pageNumber")? {
-                call = call.page_number(v);
-            }
-            if let Some(v) = args.param::<::std::num::NonZeroU32>("pageSize")? {
-                call = call.page_size(v);
-            }
-            if let Some(v) = args
-                .param::<types::ListCustomerUsersSortPropertyName>("sortPropertyName")?
-            {
-                call = call.sort_property_name(v);
-            }
-            if let Some(v) = args.param::<::uuid::Uuid>("resellerId")? {
-                call = call.reseller_id(v);
-            }
-            if let Some(t) = args.tenant() {
-                call = call.tenant(t);
-            }
-            if let Some(c) = args.correlation_id() {
-                call = call.correlation_id(c);
-            }
-            crate::dynamic::to_json(call.send().await?)
+        if let Some(v) = body {
+            call = call.body(v.clone());
         }
-        "resetCustomerUserPassword" => {
-            #[allow(unused_mut)]
-            let mut call = client.reset_customer_user_password();
-            if let Some(v) = args.param::<::uuid::Uuid>("customerId")? {
-                call = call.customer_id(v);
-            }
-            if let Some(v) = args.param::<::uuid::Uuid>("customerUserId")? {
-                call = call.customer_user_id(v);
-            }
-            if let Some(v) = args.body::<types::ResetPasswordRequest>()? {
-                call = call.body(v);
-            }
-            if let Some(t) = args.tenant() {
-                call = call.tenant(t);
-            }
-            if let Some(c) = args.correlation_id() {
-                call = call.correlation_id(c);
-            }
-            crate::dynamic::to_json(call.send().await?)
+        call.send()
+    }
+}
+impl builder::UpdateCustomerUser {
+    ///`customerId` (path parameter, uuid, required): GUID Unique identifier for the customer.
+    pub fn customer_id<V>(self, value: V) -> Self
+    where
+        V: TryInto<::uuid::Uuid>,
+        V::Error: std::fmt::Display,
+    {
+        self.param(0usize, value, |i| &mut i.customer_id)
+    }
+    ///`customerUserId` (path parameter, uuid, required): GUID Unique identifier for the customer user.
+    pub fn customer_user_id<V>(self, value: V) -> Self
+    where
+        V: TryInto<::uuid::Uuid>,
+        V::Error: std::fmt::Display,
+    {
+        self.param(1usize, value, |i| &mut i.customer_user_id)
+    }
+    ///The request body: The request body with the info to perform the update. This body contains an JSON Object with two properties (providerInstanceId, customerUser).
+    pub fn body<V>(self, value: V) -> Self
+    where
+        V: TryInto<types::UpdateCustomerUserRequest>,
+        V::Error: std::fmt::Display,
+    {
+        self.set_body(value)
+    }
+    ///Sets `customer_user` in the request body (`UpdateCustomerUserRequest` in the spec).
+    pub fn customer_user<V>(self, value: V) -> Self
+    where
+        V: TryInto<::std::option::Option<types::CustomerUserInput>>,
+        V::Error: std::fmt::Display,
+    {
+        self.body_with(|b| b.customer_user(value))
+    }
+    ///Sets `provider_instance_id` in the request body (`UpdateCustomerUserRequest` in the spec).
+    pub fn provider_instance_id<V>(self, value: V) -> Self
+    where
+        V: TryInto<::std::option::Option<::uuid::Uuid>>,
+        V::Error: std::fmt::Display,
+    {
+        self.body_with(|b| b.provider_instance_id(value))
+    }
+    /// Changes the body with a function of its builder.
+    pub fn body_map(
+        self,
+        f: impl FnOnce(
+            types::builder::UpdateCustomerUserRequest,
+        ) -> types::builder::UpdateCustomerUserRequest,
+    ) -> Self {
+        self.body_with(f)
+    }
+}
+impl pipeline::Sealed for input::UpdateCustomerUser {}
+impl CallInput for input::UpdateCustomerUser {
+    const OPERATION: &'static Operation = &operations::UPDATE_CUSTOMER_USER;
+    type Value = ();
+    type ErrorBody = types::ErrorResponse;
+    type Body = types::UpdateCustomerUserRequest;
+    type Draft = types::builder::UpdateCustomerUserRequest;
+    fn attempt<'r>(
+        &'r self,
+        body: Option<&'r Self::Body>,
+        raw: &'r cockpit_generated::Client,
+    ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
+        let mut call = raw.update_customer_user();
+        if let Some(v) = &self.customer_id {
+            call = call.customer_id(v.clone());
         }
-        "updateCustomerUser" => {
-            #[allow(unused_mut)]
-            let mut call = client.update_customer_user();
-            if let Some(v) = args.param::<::uuid::Uuid>("customerId")? {
-                call = call.customer_id(v);
-            }
-            if let Some(v) = args.param::<::uuid::Uuid>("customerUserId")? {
-                call = call.customer_user_id(v);
-            }
-            if let Some(v) = args.body::<types::UpdateCustomerUserRequest>()? {
-                call = call.body(v);
-            }
-            if let Some(t) = args.tenant() {
-                call = call.tenant(t);
-            }
-            if let Some(c) = args.correlation_id() {
-                call = call.correlation_id(c);
-            }
-            crate::dynamic::to_json(call.send().await?)
+        if let Some(v) = &self.customer_user_id {
+            call = call.customer_user_id(v.clone());
         }
-        other => {
-            Err(crate::error::Error::invalid_input(format!("no operation {other:?}")))
+        if let Some(v) = body {
+            call = call.body(v.clone());
         }
+        call.send()
     }
 }

@@ -25,6 +25,7 @@ mod paging;
 mod pipeline;
 #[cfg(test)]
 mod proptests;
+mod response;
 mod retry;
 mod transport;
 
@@ -59,18 +60,31 @@ pub use env::{
     ENV_TOKEN_URL,
 };
 pub use error::{ApiError, Error, ErrorKind, FieldError, OAuthError, Result};
-pub use generated_ops::{OPERATIONS, SECRET_PROPERTIES, builder, operations};
-pub use operation::{Operation, Param, ParamIn};
+pub use generated_ops::{OPERATIONS, SECRET_PROPERTIES, builder, input, operations};
+pub use operation::{Body, Kind, Limits, Operation, Param, ParamIn};
 pub use paging::Page;
-pub use pipeline::Response;
+pub use pipeline::{CallBuilder, CallInput, RawResult, Whole};
 /// The HTTP status type that [`Error::status`] and [`Response::status`] carry.
 pub use reqwest::StatusCode;
+pub use response::Response;
 pub use retry::RetryPolicy;
 /// Re-exported so that callers name the same versions this crate uses.
 pub use secrecy::SecretString;
 pub use transport::DEFAULT_MAX_RESPONSE_BODY;
 /// Re-exported so that callers name the same versions this crate uses.
 pub use uuid::Uuid;
+
+impl Operation {
+    /// The operation with this `operationId`, if the spec has it.
+    pub fn find(id: &str) -> Option<&'static Operation> {
+        OPERATIONS.iter().copied().find(|op| op.id == id)
+    }
+
+    /// The operation whose CLI subcommand is `command`, if the spec has it.
+    pub fn find_command(command: &str) -> Option<&'static Operation> {
+        OPERATIONS.iter().copied().find(|op| op.command == command)
+    }
+}
 
 // The workspace README's Rust examples compile as doctests of this crate.
 #[cfg(doctest)]

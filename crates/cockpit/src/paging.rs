@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::{
     error::{Error, ErrorKind, Result},
-    pipeline::Response,
+    response::Response,
 };
 
 /// One page of a paged list.
@@ -214,9 +214,6 @@ pub(crate) fn items<'a, T: Send + 'a>(
 }
 
 /// The page to start from: the one the builder names, or the first.
-pub(crate) fn first_page(page_number: &std::result::Result<Option<i32>, String>) -> i32 {
-    match page_number {
-        Ok(Some(n)) => *n,
-        _ => 1,
-    }
+pub(crate) fn first_page(page_number: Option<i32>) -> i32 {
+    page_number.unwrap_or(1)
 }

@@ -25,53 +25,400 @@
 //! than inside its hooks: the hooks only let the per-call transport add the headers and
 //! read the answer.
 
-use std::{future::Future, sync::Arc, time::Instant};
+use std::{fmt, future::Future, sync::Arc, time::Instant};
 
-use reqwest::StatusCode;
+use futures::future::BoxFuture;
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::Value;
 use tracing::{Instrument, field::Empty};
 use uuid::Uuid;
 
 use crate::{
-    check::check_tenant,
+    check::{check_tenant, header_value},
     client::Client,
     error::{Error, ErrorKind, Result},
-    operation::Operation,
+    operation::{Args, Operation, Param},
+    response::Response,
     retry,
     transport::CallTransport,
 };
 
 /// What the generated client returns for one attempt.
-pub(crate) type RawResult<T, E> =
+pub type RawResult<T, E> =
     std::result::Result<progenitor_client::ResponseValue<T>, cockpit_generated::Error<E>>;
 
-/// The checked input of one call of one operation: it knows how to make an attempt with
-/// the generated client. The generated glue implements it for every operation.
-pub(crate) trait Call: Send + Sync {
+mod sealed {
+    /// Only the generated inputs are call inputs.
+    pub trait Sealed {}
+}
+pub(crate) use sealed::Sealed;
+
+/// The input of one call of one operation: its parameters, each by its API name. The
+/// generated glue implements it for every operation, and nothing else can.
+pub trait CallInput:
+    Sealed + Default + Clone + fmt::Debug + DeserializeOwned + Send + Sync + 'static
+{
+    /// The operation.
+    const OPERATION: &'static Operation;
     /// The decoded success body (`()` when the operation documents none).
-    type Value: Send + serde::de::DeserializeOwned + cockpit_generated::drift::Drift;
+    type Value: Send + DeserializeOwned + Serialize + cockpit_generated::drift::Drift + 'static;
     /// The error body type that the operation declares.
-    type ErrorBody: Send;
+    type ErrorBody: Send + 'static;
+    /// The request body (`()` when the operation takes none).
+    type Body: TryFrom<Self::Draft, Error: fmt::Display>
+        + DeserializeOwned
+        + fmt::Debug
+        + Send
+        + Sync
+        + 'static;
+    /// What the body's property setters fill: the body type's builder, or the body itself.
+    type Draft: From<Self::Body> + Default + Clone + fmt::Debug + Send + Sync + 'static;
 
     /// Sends the request once through `raw`, whose transport adds the pipeline's headers.
     fn attempt<'r>(
         &'r self,
+        body: Option<&'r Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r;
 }
 
-/// A successful answer: its decoded body, its status, the correlation id the call sent,
-/// and how many attempts it took.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Response<T> {
-    /// The decoded body (`()` for an answer documented without a body).
-    pub value: T,
-    /// The HTTP status.
-    pub status: StatusCode,
-    /// The `X-Correlation-Id` that the call sent.
-    pub correlation_id: Uuid,
-    /// How many times the request was sent.
-    pub attempts: u32,
+/// A call of one operation being put together: the client's methods (such as
+/// [`Client::get_customer_user`]) make one, its setters fill it, and [`send`](Self::send)
+/// sends it. It owns what it needs (the client is a cheap clone), so a call can be
+/// spawned: `tokio::spawn(client.get_customer_user()….send())`.
+///
+/// A setter never fails: the first bad value is kept, and `send` returns it, with every
+/// other problem of the input, before anything is sent.
+#[must_use = "nothing is sent until .send().await"]
+pub struct CallBuilder<I: CallInput> {
+    client: Client,
+    options: CallOptions,
+    input: I,
+    /// Which of the operation's parameters were given: bit `i` for `OPERATION.params[i]`.
+    given: u64,
+    /// The body, once given whole or by a property.
+    body: Option<I::Draft>,
+    problems: Vec<String>,
+}
+
+// Written by hand so that `Clone` asks nothing of the client's inner types.
+impl<I: CallInput> Clone for CallBuilder<I> {
+    fn clone(&self) -> Self {
+        Self {
+            client: self.client.clone(),
+            options: self.options.clone(),
+            input: self.input.clone(),
+            given: self.given,
+            body: self.body.clone(),
+            problems: self.problems.clone(),
+        }
+    }
+}
+
+impl<I: CallInput> fmt::Debug for CallBuilder<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallBuilder")
+            .field("operation", &I::OPERATION.id)
+            .field("client", &self.client)
+            .field("input", &self.input)
+            .field("body", &self.body)
+            .field("tenant", &self.options.tenant)
+            .field("correlation_id", &self.options.correlation_id)
+            .field("problems", &self.problems)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<I: CallInput> CallBuilder<I> {
+    pub(crate) fn new(client: &Client) -> Self {
+        Self {
+            client: client.clone(),
+            options: CallOptions::default(),
+            input: I::default(),
+            given: 0,
+            body: None,
+            problems: Vec::new(),
+        }
+    }
+
+    /// Sends another tenant than the client's in `X-Tenant`, for this call only.
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.options.tenant = Some(tenant.into());
+        self
+    }
+
+    /// Sends this `X-Correlation-Id` instead of a fresh random one.
+    pub fn correlation_id(mut self, id: Uuid) -> Self {
+        self.options.correlation_id = Some(id);
+        self
+    }
+
+    /// Sets parameter `index` of the operation (the generated setters call this).
+    pub(crate) fn param<T, V>(
+        self,
+        index: usize,
+        value: V,
+        field: fn(&mut I) -> &mut Option<T>,
+    ) -> Self
+    where
+        V: TryInto<T>,
+        V::Error: fmt::Display,
+    {
+        self.set(index, value, field, |_, _| Ok(()))
+    }
+
+    /// Sets a whole-number parameter, checked against the spec's `minimum` and `maximum` as
+    /// the caller gave it, so that the message names the value and the limit (a conversion
+    /// error alone would not).
+    pub(crate) fn int_param<T, V>(
+        mut self,
+        index: usize,
+        value: V,
+        field: fn(&mut I) -> &mut Option<T>,
+    ) -> Self
+    where
+        V: TryInto<T> + Whole,
+        V::Error: fmt::Display,
+    {
+        if let Some(p) = I::OPERATION.params.get(index)
+            && let Err(e) = p.limits.check_int(p.name, value.whole())
+        {
+            self.given |= bit(index);
+            self.problems.push(e);
+            return self;
+        }
+        self.param(index, value, field)
+    }
+
+    /// Sets a text parameter, checked against the spec's `maxLength`.
+    #[allow(
+        dead_code,
+        reason = "the glue of a string parameter with maxLength calls it; the spec has none today"
+    )]
+    pub(crate) fn text_param<T, V>(
+        self,
+        index: usize,
+        value: V,
+        field: fn(&mut I) -> &mut Option<T>,
+    ) -> Self
+    where
+        V: TryInto<T>,
+        V::Error: fmt::Display,
+        T: AsRef<str>,
+    {
+        self.set(index, value, field, |p, v| {
+            p.limits.check_len(p.name, v.as_ref())
+        })
+    }
+
+    fn set<T, V>(
+        mut self,
+        index: usize,
+        value: V,
+        field: fn(&mut I) -> &mut Option<T>,
+        check: impl FnOnce(&Param, &T) -> std::result::Result<(), String>,
+    ) -> Self
+    where
+        V: TryInto<T>,
+        V::Error: fmt::Display,
+    {
+        self.given |= bit(index);
+        let Some(p) = I::OPERATION.params.get(index) else {
+            return self;
+        };
+        match value.try_into() {
+            Ok(v) => match check(p, &v) {
+                Ok(()) => *field(&mut self.input) = Some(v),
+                Err(e) => self.problems.push(e),
+            },
+            Err(e) => self.problems.push(format!("{}: {e}", p.name)),
+        }
+        self
+    }
+
+    /// Sets the whole request body (the generated `body` setter calls this).
+    pub(crate) fn set_body<V>(mut self, value: V) -> Self
+    where
+        V: TryInto<I::Body>,
+        V::Error: fmt::Display,
+    {
+        match value.try_into() {
+            Ok(b) => self.body = Some(b.into()),
+            Err(e) => self.problems.push(format!("body: {e}")),
+        }
+        self
+    }
+
+    /// Changes the body's draft, starting from an empty one (the generated property
+    /// setters call this).
+    pub(crate) fn body_with(mut self, f: impl FnOnce(I::Draft) -> I::Draft) -> Self {
+        self.body = Some(f(self.body.take().unwrap_or_default()));
+        self
+    }
+
+    /// The input as the setters left it (for the paged walk's first page).
+    pub(crate) fn input(&self) -> &I {
+        &self.input
+    }
+
+    /// Checks the input and sends the call through the client's pipeline: the token, the
+    /// tenant, the correlation id, and retries as the operation's idempotency and the
+    /// client's [`RetryPolicy`](crate::RetryPolicy) allow.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before anything is sent
+    /// when a required value is missing or breaks a documented limit; otherwise the API's
+    /// or the transport's error. Every error carries the call's correlation id.
+    pub fn send(self) -> impl Future<Output = Result<Response<I::Value>>> + Send + 'static {
+        let Self {
+            client,
+            options,
+            input,
+            given,
+            body,
+            mut problems,
+        } = self;
+        let op = I::OPERATION;
+        for (i, p) in op.params.iter().enumerate() {
+            if p.required && given & bit(i) == 0 {
+                problems.push(format!("missing {}: set it with .{}(…)", p.name, p.setter));
+            }
+        }
+        let body = match body {
+            Some(draft) => match I::Body::try_from(draft) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    problems.push(format!("body: {e}"));
+                    None
+                }
+            },
+            None => {
+                if op.body.is_required() {
+                    problems.push("missing the request body: set it with .body(…)".to_string());
+                }
+                None
+            }
+        };
+        let ready = if problems.is_empty() {
+            Ok(Ready { input, body })
+        } else {
+            Err(Error::invalid_input(problems.join("; ")))
+        };
+        send(client, op, options, ready)
+    }
+
+    /// A builder filled from a call by name: the parameters and the body deserialize
+    /// into the same input that the typed setters fill, after the same limits.
+    fn from_args(client: &Client, args: Args) -> Result<Self> {
+        let op = I::OPERATION;
+        let mut call = Self::new(client);
+        call.options.tenant = args.tenant;
+        call.options.correlation_id = args.correlation_id;
+        for (i, p) in op.params.iter().enumerate() {
+            if let Some(value) = args.params.get(p.name) {
+                call.given |= bit(i);
+                if let Err(e) = p.limits.check_json(p.name, value) {
+                    call.problems.push(e);
+                }
+            }
+        }
+        call.input = serde_path_to_error::deserialize(Value::Object(args.params))
+            .map_err(|e| Error::invalid_input(format!("{}: {}", e.path(), e.inner())))?;
+        if let Some(body) = args.body {
+            if !op.body.is_some() {
+                return Err(Error::invalid_input(format!(
+                    "{} takes no request body",
+                    op.id
+                )));
+            }
+            // The path names the property that breaks the spec (`customerUser.displayName`).
+            let body: I::Body = serde_path_to_error::deserialize(body).map_err(|e| {
+                Error::invalid_input(format!(
+                    "the request body is not valid: {}: {}",
+                    e.path(),
+                    e.inner()
+                ))
+            })?;
+            call.body = Some(body.into());
+        }
+        Ok(call)
+    }
+}
+
+/// A whole number of any of Rust's integer types, which a setter of a whole-number
+/// parameter takes and checks against the spec's range before converting it.
+pub trait Whole {
+    /// The value, widened.
+    fn whole(&self) -> i128;
+}
+
+macro_rules! whole {
+    ($($t:ty),*) => {$(
+        impl Whole for $t {
+            fn whole(&self) -> i128 {
+                i128::from(*self)
+            }
+        }
+        impl Whole for std::num::NonZero<$t> {
+            fn whole(&self) -> i128 {
+                i128::from(self.get())
+            }
+        }
+    )*};
+}
+whole!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+impl Whole for isize {
+    fn whole(&self) -> i128 {
+        *self as i128
+    }
+}
+
+impl Whole for usize {
+    fn whole(&self) -> i128 {
+        *self as i128
+    }
+}
+
+/// The bit of parameter `index` in [`CallBuilder`]'s record of what was given; the
+/// generator refuses an operation with more than 64 parameters.
+fn bit(index: usize) -> u64 {
+    u32::try_from(index)
+        .ok()
+        .and_then(|i| 1u64.checked_shl(i))
+        .unwrap_or(0)
+}
+
+/// The entry point of operation `I` for calls by name, which [`Operation`] keeps.
+pub(crate) fn dispatch<I: CallInput>(
+    client: &Client,
+    args: Args,
+) -> BoxFuture<'static, Result<Response<Value>>> {
+    let call = CallBuilder::<I>::from_args(client, args);
+    Box::pin(async move { to_json(call?.send().await?) })
+}
+
+/// A typed answer as JSON.
+fn to_json<T: Serialize>(done: Response<T>) -> Result<Response<Value>> {
+    let value = serde_json::to_value(&done.value).map_err(|e| {
+        Error::new(ErrorKind::MalformedResponse)
+            .with_detail(format!("the answer could not be turned into JSON: {e}"))
+            .with_correlation_id(done.correlation_id)
+            .with_attempts(done.attempts)
+    })?;
+    Ok(Response {
+        value,
+        status: done.status,
+        correlation_id: done.correlation_id,
+        attempts: done.attempts,
+    })
+}
+
+/// A checked input, with its body: everything an attempt needs.
+struct Ready<I: CallInput> {
+    input: I,
+    body: Option<I::Body>,
 }
 
 /// What a call may set beside its parameters: the tenant and the correlation id.
@@ -81,83 +428,22 @@ pub(crate) struct CallOptions {
     pub(crate) correlation_id: Option<Uuid>,
 }
 
-/// The problems found in a call's input, all of them, so that one error names each.
-#[derive(Debug, Default)]
-pub(crate) struct Problems(Vec<String>);
-
-impl Problems {
-    /// A parameter as its setter left it: a value, nothing, or why the given value was
-    /// refused.
-    pub(crate) fn param<T>(
-        &mut self,
-        name: &str,
-        setter: &str,
-        required: bool,
-        value: std::result::Result<Option<T>, String>,
-    ) -> Option<T> {
-        match value {
-            Ok(Some(v)) => Some(v),
-            Ok(None) => {
-                if required {
-                    self.0
-                        .push(format!("missing {name}: set it with .{setter}(…)"));
-                }
-                None
-            }
-            Err(e) => {
-                self.0.push(e);
-                None
-            }
-        }
-    }
-
-    /// An object body, built from its builder: its conversion checks every documented
-    /// limit of the generated types.
-    pub(crate) fn body<T>(
-        &mut self,
-        required: bool,
-        value: std::result::Result<T, String>,
-    ) -> Option<T> {
-        match value {
-            Ok(v) => Some(v),
-            // An optional body that was never set converts from an empty builder and may
-            // fail for want of required fields: that is "no body", not a problem. A
-            // required body, or any body that was set and refused, is one.
-            Err(e) => {
-                if required || !e.starts_with("no value supplied for ") {
-                    self.0.push(format!("body: {e}"));
-                }
-                None
-            }
-        }
-    }
-
-    /// The input, or one error that names every problem.
-    pub(crate) fn finish<C>(self, input: C) -> Result<C> {
-        if self.0.is_empty() {
-            Ok(input)
-        } else {
-            Err(Error::invalid_input(self.0.join("; ")))
-        }
-    }
-}
-
 /// Sends one call of `op` through the pipeline.
 ///
 /// Not an `async fn`: the returned future is the instrumented call itself, with no layer
 /// around it that would keep a second copy of the call's values.
-pub(crate) fn send<'a, C: Call + 'a>(
-    client: &'a Client,
+fn send<I: CallInput>(
+    client: Client,
     op: &'static Operation,
     options: CallOptions,
-    input: Result<C>,
-) -> impl Future<Output = Result<Response<C::Value>>> + Send + 'a {
+    input: Result<Ready<I>>,
+) -> impl Future<Output = Result<Response<I::Value>>> + Send + 'static {
     let correlation_id = options.correlation_id.unwrap_or_else(Uuid::new_v4);
     let span = tracing::info_span!(
         "cockpit.request",
         otel.name = op.id,
         operation = op.id,
-        http.request.method = op.method,
+        http.request.method = op.method.as_str(),
         url.template = op.path,
         correlation_id = %correlation_id,
         http.response.status_code = Empty,
@@ -165,17 +451,17 @@ pub(crate) fn send<'a, C: Call + 'a>(
         duration_ms = Empty,
         error.kind = Empty,
     );
-    run(client, op, options.tenant, correlation_id, input).instrument(span)
+    async move { run(&client, op, options.tenant, correlation_id, input).await }.instrument(span)
 }
 
 /// The call, inside its span; records how it ended on the span.
-async fn run<C: Call>(
+async fn run<I: CallInput>(
     client: &Client,
     op: &'static Operation,
     tenant: Option<String>,
     correlation_id: Uuid,
-    input: Result<C>,
-) -> Result<Response<C::Value>> {
+    input: Result<Ready<I>>,
+) -> Result<Response<I::Value>> {
     let started = Instant::now();
     let result = attempts(client, op, tenant, correlation_id, input, started).await;
     let span = tracing::Span::current();
@@ -199,14 +485,14 @@ async fn run<C: Call>(
     result
 }
 
-async fn attempts<C: Call>(
+async fn attempts<I: CallInput>(
     client: &Client,
     op: &'static Operation,
     tenant: Option<String>,
     correlation_id: Uuid,
-    input: Result<C>,
+    input: Result<Ready<I>>,
     started: Instant,
-) -> Result<Response<C::Value>> {
+) -> Result<Response<I::Value>> {
     let input = input.map_err(|e| e.with_correlation_id(correlation_id))?;
     let inner = &client.inner;
     let tenant = match tenant {
@@ -237,7 +523,7 @@ async fn attempts<C: Call>(
         })?;
         transport.set_authorization(bearer.header.clone());
         attempts = attempts.saturating_add(1);
-        let err = match input.attempt(&raw).await {
+        let err = match input.input.attempt(input.body.as_ref(), &raw).await {
             Ok(value) => {
                 let status = value.status();
                 let value = value.into_inner();
@@ -255,7 +541,7 @@ async fn attempts<C: Call>(
             Err(cockpit_generated::Error::InvalidResponsePayload(body, e)) => {
                 match transport.take() {
                     Some(seen) if seen.status.is_success() && !seen.truncated => {
-                        match crate::decode::recover::<C::Value>(&body) {
+                        match crate::decode::recover::<I::Value>(&body) {
                             Ok(value) => {
                                 report_drift(client, op, &value);
                                 return Ok(Response {
@@ -270,7 +556,7 @@ async fn attempts<C: Call>(
                     }
                     seen => retry::classify(
                         Error::from_generated(
-                            cockpit_generated::Error::<C::ErrorBody>::InvalidResponsePayload(
+                            cockpit_generated::Error::<I::ErrorBody>::InvalidResponsePayload(
                                 body, e,
                             ),
                             seen,
@@ -349,86 +635,5 @@ fn report_drift<T: cockpit_generated::drift::Drift>(client: &Client, op: &Operat
             f.kind
         );
         seen.insert(key);
-    }
-}
-
-/// A checked tenant as a header value.
-pub(crate) fn header_value(
-    tenant: &str,
-) -> std::result::Result<reqwest::header::HeaderValue, String> {
-    reqwest::header::HeaderValue::from_str(tenant)
-        .map_err(|_| format!("tenant {tenant:?} cannot be sent as X-Tenant"))
-}
-
-/// Checks an integer parameter against the spec's `minimum` and `maximum`, on the value
-/// as the caller gave it. A value that is not a whole number is left to the type's own
-/// conversion, which refuses it.
-pub(crate) fn in_range(
-    name: &str,
-    value: &impl std::fmt::Display,
-    min: Option<i64>,
-    max: Option<i64>,
-) -> std::result::Result<(), String> {
-    let shown = value.to_string();
-    let Ok(n) = shown.trim().parse::<i128>() else {
-        return Ok(());
-    };
-    if let Some(min) = min.filter(|min| n < i128::from(*min)) {
-        return Err(format!("{name}: {shown} is below the minimum of {min}"));
-    }
-    if let Some(max) = max.filter(|max| n > i128::from(*max)) {
-        return Err(format!("{name}: {shown} is over the maximum of {max}"));
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_optional_body_left_unset_is_no_problem_and_a_refused_one_is() {
-        let mut p = Problems::default();
-        assert_eq!(
-            p.body::<()>(false, Err("no value supplied for x".into())),
-            None
-        );
-        assert!(p.0.is_empty(), "an optional body never set");
-        assert_eq!(
-            p.body::<()>(false, Err("x: longer than 5 characters".into())),
-            None
-        );
-        assert_eq!(
-            p.body::<()>(true, Err("no value supplied for y".into())),
-            None
-        );
-        assert_eq!(p.body(true, Ok(7)), Some(7));
-        assert_eq!(
-            p.0,
-            [
-                "body: x: longer than 5 characters",
-                "body: no value supplied for y"
-            ]
-        );
-        assert_eq!(
-            p.finish(()).unwrap_err().to_string(),
-            "invalid input: body: x: longer than 5 characters; body: no value supplied for y"
-        );
-    }
-
-    #[test]
-    fn integer_parameters_are_checked_against_the_spec_range() {
-        assert_eq!(in_range("pageSize", &1, Some(1), Some(2000)), Ok(()));
-        assert_eq!(in_range("pageSize", &2000, Some(1), Some(2000)), Ok(()));
-        assert_eq!(
-            in_range("pageSize", &0, Some(1), Some(2000)),
-            Err("pageSize: 0 is below the minimum of 1".into())
-        );
-        assert_eq!(
-            in_range("pageSize", &2001, Some(1), Some(2000)),
-            Err("pageSize: 2001 is over the maximum of 2000".into())
-        );
-        assert_eq!(in_range("x", &"not a number", Some(1), None), Ok(()));
-        assert_eq!(in_range("x", &i64::MIN, None, Some(0)), Ok(()));
     }
 }

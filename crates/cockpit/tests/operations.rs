@@ -88,7 +88,7 @@ async fn every_operation_sends_the_pipeline_headers_and_decodes_its_success() {
                 p.name
             );
         }
-        if op.body {
+        if op.body.is_some() {
             let sent: Value = serde_json::from_slice(&req.body).unwrap();
             assert!(sent.is_object(), "{}: {sent}", op.id);
         }

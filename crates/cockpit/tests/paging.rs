@@ -175,7 +175,7 @@ async fn serving(total: usize, failures: &[(i64, usize)]) -> MockServer {
     server
 }
 
-fn list(client: &Client) -> cockpit::builder::ListCustomerUsers<'_> {
+fn list(client: &Client) -> cockpit::builder::ListCustomerUsers {
     client
         .list_customer_users()
         .customer_id(uuid(CUSTOMER))

@@ -86,10 +86,11 @@ fn debug_output_is_pinned_and_redacted() {
     assert_eq!(
         format!("{call:?}"),
         format!(
-            "ResetCustomerUserPassword {{ client: {client:?}, options: CallOptions {{ tenant: None, \
-             correlation_id: Some({CORRELATION}) }}, customer_id: Ok(Some({CUSTOMER})), \
-             customer_user_id: Ok(None), body: Ok(ResetPasswordRequest {{ customer_user: Ok({pinned}), \
-             provider_instance_id: Err(\"no value supplied for provider_instance_id\") }}) }}"
+            "CallBuilder {{ operation: \"resetCustomerUserPassword\", client: {client:?}, \
+             input: ResetCustomerUserPassword {{ customer_id: Some({CUSTOMER}), customer_user_id: None }}, \
+             body: Some(ResetPasswordRequest {{ customer_user: Ok({pinned}), \
+             provider_instance_id: Err(\"no value supplied for provider_instance_id\") }}), \
+             tenant: None, correlation_id: Some({CORRELATION}), problems: [], .. }}"
         )
     );
 }

@@ -44,7 +44,7 @@ pub fn example(spec: &Value, schema: &Value, name: &str) -> Value {
 
 /// `op`'s object in the spec.
 pub fn operation<'a>(spec: &'a Value, op: &Operation) -> &'a Value {
-    &spec["paths"][op.path][op.method.to_ascii_lowercase()]
+    &spec["paths"][op.path][op.method.as_str().to_ascii_lowercase()]
 }
 
 /// The value [`call`] sets for the parameter with this type hint.
@@ -59,7 +59,7 @@ pub fn param_value(name: &str, hint: &str) -> String {
 
 /// `op`'s request body, from its schema, if it has one.
 pub fn body(spec: &Value, op: &Operation) -> Option<Value> {
-    op.body.then(|| {
+    op.body.is_some().then(|| {
         let schema = &operation(spec, op)["requestBody"]["content"]["application/json"]["schema"];
         example(spec, schema, "body")
     })
@@ -73,7 +73,7 @@ pub fn success(spec: &Value, op: &Operation) -> Option<Value> {
 
 /// A call of `op` with every parameter set, the body from the spec, and the test
 /// correlation id.
-pub fn call<'a>(client: &'a Client, spec: &Value, op: &'static Operation) -> DynamicCall<'a> {
+pub fn call(client: &Client, spec: &Value, op: &'static Operation) -> DynamicCall {
     let mut call = client.call(op);
     for p in op.params {
         call = call.param(p.name, param_value(p.name, p.hint));
@@ -93,27 +93,15 @@ pub fn path(op: &Operation) -> String {
     path
 }
 
-/// The kebab case of an API name, as the CLI spells subcommands and flags:
-/// `resetCustomerUserPassword` → `reset-customer-user-password`.
-pub fn kebab(name: &str) -> String {
-    name.chars().fold(String::new(), |mut out, c| {
-        if c.is_ascii_uppercase() && !out.is_empty() {
-            out.push('-');
-        }
-        out.push(c.to_ascii_lowercase());
-        out
-    })
-}
-
 /// The `cockpit` arguments that make the same call as [`call`]: the subcommand, a flag per
 /// parameter and the correlation id; the body, if any, goes on stdin (`--body-json -`).
 pub fn cli_args(op: &Operation) -> Vec<String> {
-    let mut args = vec![kebab(op.id)];
+    let mut args = vec![op.command.to_string()];
     for p in op.params {
-        args.push(format!("--{}", kebab(p.name)));
+        args.push(format!("--{}", p.flag));
         args.push(param_value(p.name, p.hint));
     }
-    if op.body {
+    if op.body.is_some() {
         args.extend(["--body-json".to_string(), "-".to_string()]);
     }
     args.extend(["--correlation-id".to_string(), CORRELATION.to_string()]);
