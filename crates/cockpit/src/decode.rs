@@ -4,7 +4,8 @@
 //! progenitor's generated code decodes a success body straight into its type, which costs
 //! nothing extra when the answer is what the spec documents. Only when that fails does
 //! [`recover`] run. It takes the answers that a .NET service may send and serde does not: a
-//! UTF-8 byte-order mark before the JSON, and integers written as integral floats (`3.0`).
+//! UTF-8 byte-order mark before the JSON, integers written as integral floats (`3.0`), and
+//! a string answer written as plain text, without its quotes.
 //! Anything else it names: `items[17].displayName: invalid type: integer `5`, expected a
 //! string`.
 
@@ -48,6 +49,13 @@ pub(crate) fn recover<T: DeserializeOwned>(body: &[u8]) -> Result<T, Unreadable>
     // Only a body that is JSON can have its numbers eased; any other keeps the first
     // error, which says where the JSON broke.
     let Ok(mut value) = serde_json::from_slice::<Value>(body) else {
+        // ASP.NET Core writes an action's string result as text/plain, without quotes: a
+        // body that is not JSON is that string, where the type takes one.
+        if let Ok(text) = std::str::from_utf8(body)
+            && let Ok(v) = T::deserialize(Value::String(text.to_owned()))
+        {
+            return Ok(v);
+        }
         return Err(unreadable(first));
     };
     if !integral_floats_to_integers(&mut value) {
@@ -118,6 +126,18 @@ mod tests {
         let licenses: Vec<CustomerLicense> =
             recover(b"[{\"availableLicenses\": 1.0}, {\"availableLicenses\": 2.0}]").unwrap();
         assert_eq!(licenses[1].available_licenses, Some(2));
+    }
+
+    #[test]
+    fn a_string_answer_as_plain_text_is_read_and_only_where_a_string_is_expected() {
+        assert_eq!(
+            recover::<String>(b"3f1c9a52 created").unwrap(),
+            "3f1c9a52 created"
+        );
+        assert_eq!(recover::<String>(b"\"quoted\"").unwrap(), "quoted");
+        let err = recover::<CustomerUserPage>(b"not json").unwrap_err();
+        assert_eq!(err.path, ".");
+        assert!(err.source.to_string().contains("expected ident"), "{err}");
     }
 
     #[test]

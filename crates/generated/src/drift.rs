@@ -129,9 +129,28 @@ pub trait Drift {
     fn drift(&self, report: &mut Report);
 }
 
-impl Drift for () {
-    fn drift(&self, _: &mut Report) {}
+/// A body that is one plain value (a string, a number, a uuid) has nothing of its own that
+/// the spec could miss.
+macro_rules! no_drift {
+    ($($t:ty),*) => {$(
+        impl Drift for $t {
+            fn drift(&self, _: &mut Report) {}
+        }
+    )*};
 }
+no_drift!(
+    (),
+    String,
+    bool,
+    i32,
+    i64,
+    u32,
+    u64,
+    f32,
+    f64,
+    uuid::Uuid,
+    serde_json::Value
+);
 
 impl<T: Drift> Drift for Option<T> {
     fn drift(&self, report: &mut Report) {
