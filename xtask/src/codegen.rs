@@ -1,4 +1,6 @@
-//! `cargo xtask codegen`: generate `crates/generated` from the spec, or check that it is fresh.
+//! `cargo xtask codegen`: generate, from the spec, the client in `crates/generated`
+//! (`generated_sdk.rs`) and the facade's per-operation glue in `crates/cockpit`
+//! (`generated_ops.rs`, see `facade`); or check that both are fresh.
 //!
 //! The checked-in spec stays faithful to the vendor's pages. What progenitor cannot take as
 //! written is adjusted here, on the in-memory copy only, by [`prepare`]; every adjustment is

@@ -1,11 +1,13 @@
 //! Maintenance jobs for the cockpit workspace, run as `cargo xtask <job>`.
 //!
-//! - `codegen [--check]`: regenerate `crates/generated` from the spec, or check it is fresh.
+//! - `codegen [--check]`: regenerate the generated files from the spec (the client in
+//!   `crates/generated`, the facade's glue in `crates/cockpit`), or check they are fresh.
 //! - `test`: every check CI runs, in order, stopping at the first failure.
 //! - `spec-addition`: add two operations to a copy of the spec, run codegen there, and
 //!   call them through the SDK, the CLI and the mock.
 //! - `downstream`: the tests of `examples/downstream`, a user's crate outside the
 //!   workspace, against the mock and the standalone mock.
+//! - `modules`: fail on an import cycle between the modules of a library crate.
 //! - `bench-build`: the cold build cost of depending on cockpit, against reqwest alone.
 
 mod bench_build;
@@ -13,6 +15,7 @@ mod codegen;
 mod directions;
 mod downstream;
 mod facade;
+mod modules;
 mod schemathesis;
 mod spec_addition;
 
@@ -23,13 +26,15 @@ use anyhow::{Context, Result, bail};
 const USAGE: &str = "usage: cargo xtask <job>
 
 jobs:
-  codegen           regenerate crates/generated from openapi/cloudcockpit.yaml
-  codegen --check   write nothing; fail with a diff when the generated client is stale
+  codegen           regenerate the client (crates/generated) and the facade's glue
+                    (crates/cockpit/src/generated_ops.rs) from openapi/cloudcockpit.yaml
+  codegen --check   write nothing; fail with a diff when a generated file is stale
   spec-addition     add two operations to a copy of the spec, regenerate it, and test them
                     through the SDK, the CLI and the mock (in target/spec-addition)
   downstream        test examples/downstream, a crate outside the workspace that uses cockpit
                     and cockpit-mock by path (in target/isolated)
   bench-build       time cold builds of a tiny app using cockpit and one using only reqwest
+  modules           fail on an import cycle between the modules of a library crate
   schemathesis      run Schemathesis (pinned, from PyPI) against the standalone cockpit-mock
   test              run every check: fmt, clippy, tests (contract tests too), spec lint, cargo deny,
                     codegen --check, spec-addition, downstream, schemathesis, the main job, docs";
@@ -56,6 +61,7 @@ fn job() -> Result<()> {
         ["spec-addition"] => spec_addition::run(),
         ["downstream"] => downstream::run(),
         ["bench-build"] => bench_build::run(),
+        ["modules"] => modules::run(),
         ["schemathesis"] => schemathesis::run(),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
@@ -114,6 +120,8 @@ fn test() -> Result<()> {
         "(advisories are not checked: the advisory database cannot be fetched here; see RELIABILITY.md)"
     );
     codegen::run(true)?;
+    println!("$ cargo xtask modules");
+    modules::run()?;
     println!("$ cargo xtask spec-addition");
     spec_addition::run()?;
     println!("$ cargo xtask downstream");

@@ -4,8 +4,11 @@
 //!
 //! It listens on loopback, answers any operation of the spec ([`cockpit::OPERATIONS`])
 //! with any documented outcome, and records what it received, by operation, so that a test
-//! can assert what went over the wire. Nothing in it is written per operation: an
-//! operation added to the spec can be expected and answered as soon as `cockpit` has it.
+//! can assert what went over the wire. Expectations, answers and the contract check are
+//! written once for every operation: an operation added to the spec can be expected,
+//! answered and validated as soon as `cockpit` has it. Only the realistic model of
+//! customer users (`realistic()`, in `state.rs`) and the reset-password shortcuts know
+//! particular operations, because they keep state between calls.
 //!
 //! ```no_run
 //! use cockpit::{Uuid, operations, types::CustomerUserInput};

@@ -13,6 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::{
+    backoff::doubling,
     check::{check_url, is_header_token},
     error::{Error, OAuthError, Result},
 };
@@ -340,7 +341,7 @@ fn lifetime(expires_in: Option<&serde_json::Value>) -> std::result::Result<Durat
         Some(Value::Number(n)) => match (n.as_u64(), n.as_f64()) {
             (Some(secs), _) => Duration::from_secs(secs),
             (None, Some(secs)) if secs >= 0.0 => {
-                Duration::try_from_secs_f64(secs).unwrap_or(crate::retry::LONGEST)
+                Duration::try_from_secs_f64(secs).unwrap_or(crate::backoff::LONGEST)
             }
             _ => return Err(refused(n.to_string())),
         },
@@ -355,7 +356,7 @@ fn lifetime(expires_in: Option<&serde_json::Value>) -> std::result::Result<Durat
         },
         Some(other) => return Err(refused(format!("a JSON {}", json_kind(other)))),
     };
-    Ok(secs.min(crate::retry::LONGEST))
+    Ok(secs.min(crate::backoff::LONGEST))
 }
 
 fn json_kind(value: &serde_json::Value) -> &'static str {
@@ -415,11 +416,8 @@ struct Failure {
 impl Failure {
     /// When the next fetch may start.
     fn retry_at(&self) -> Option<Instant> {
-        let exp = self.streak.saturating_sub(1).min(16);
-        let backoff = FAILURE_BACKOFF
-            .saturating_mul(1_u32.checked_shl(exp).unwrap_or(u32::MAX))
-            .min(MAX_FAILURE_BACKOFF);
-        self.at.checked_add(backoff)
+        self.at
+            .checked_add(doubling(FAILURE_BACKOFF, MAX_FAILURE_BACKOFF, self.streak))
     }
 }
 
@@ -478,7 +476,7 @@ impl TokenCache {
         if let Some(failure) = &flight.failure
             && failure.retry_at().is_none_or(|at| Instant::now() < at)
         {
-            return Err(failure.error.duplicate());
+            return Err(failure.error.clone());
         }
         match self.fetch(http, flight.generation.wrapping_add(1)).await {
             Ok(bearer) => {
@@ -493,7 +491,7 @@ impl TokenCache {
                     .as_ref()
                     .map_or(1, |f| f.streak.saturating_add(1));
                 flight.failure = Some(Failure {
-                    error: error.duplicate(),
+                    error: error.clone(),
                     at: Instant::now(),
                     streak,
                 });

@@ -6,9 +6,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
     auth::{StaticToken, TokenCache, TokenProvider},
+    backoff::{LONGEST, RetryPolicy},
     check::{check_tenant, check_url, header_value, is_header_token},
     error::{Error, Result},
-    retry::{LONGEST, RetryPolicy},
 };
 
 /// The API's documented server.

@@ -5,14 +5,16 @@ use std::{fmt, time::Duration};
 use reqwest::StatusCode;
 use uuid::Uuid;
 
-#[cfg(doc)]
-use crate::retry::RetryPolicy;
 use crate::transport::Seen;
 
 /// A `Result` whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A source shared by every copy of an error (a failed token fetch reaches every caller that
+/// waited on it).
+type SharedError = std::sync::Arc<dyn std::error::Error + Send + Sync>;
 
 /// The bytes of a response body that an error keeps, at most.
 pub(crate) const KEPT_BODY: usize = 16 * 1024;
@@ -236,14 +238,14 @@ pub struct OAuthError {
 ///
 /// Its `Display` is one lowercase line naming the kind, the status, the API's error type
 /// and description, and the correlation id; it never contains a token or a secret.
-#[derive(thiserror::Error)]
+#[derive(thiserror::Error, Clone)]
 #[error(transparent)]
 #[non_exhaustive]
 pub struct Error {
     inner: Box<Inner>,
 }
 
-#[derive(thiserror::Error)]
+#[derive(thiserror::Error, Clone)]
 #[error("{}", Render(self))]
 struct Inner {
     kind: ErrorKind,
@@ -263,7 +265,7 @@ struct Inner {
     /// The JSON path in a success body that could not be read.
     path: Option<String>,
     #[source]
-    source: Option<BoxError>,
+    source: Option<SharedError>,
 }
 
 impl Error {
@@ -364,7 +366,7 @@ impl Error {
     }
 
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
-        self.inner.source = Some(source.into());
+        self.inner.source = Some(SharedError::from(source.into()));
         self
     }
 
@@ -380,30 +382,6 @@ impl Error {
             None => "no answer in time".to_string(),
         };
         self.with_detail(words)
-    }
-
-    /// A copy, for every caller that shares one outcome (a failed token fetch): the source
-    /// is kept as its message.
-    pub(crate) fn duplicate(&self) -> Error {
-        let e = &self.inner;
-        Error {
-            inner: Box::new(Inner {
-                kind: e.kind,
-                detail: e.detail.clone(),
-                status: e.status,
-                token_status: e.token_status,
-                correlation_id: e.correlation_id,
-                api: e.api.clone(),
-                oauth: e.oauth.clone(),
-                body: e.body.clone(),
-                retry_after: e.retry_after,
-                attempts: e.attempts,
-                retryable: e.retryable,
-                page: e.page,
-                path: e.path.clone(),
-                source: e.source.as_ref().map(|s| BoxError::from(s.to_string())),
-            }),
-        }
     }
 
     /// The one conversion from the generated client's error, whatever error body type `E`
@@ -513,7 +491,7 @@ impl Error {
         ) {
             err = err
                 .retryable(true)
-                .with_retry_after(crate::retry::asked_wait(&seen.headers));
+                .with_retry_after(crate::backoff::asked_wait(&seen.headers));
         }
         err
     }
@@ -575,7 +553,7 @@ impl Error {
 
     /// The delay that the server asked for in `Retry-After` (at most a day), with a 429
     /// or a 503. The retry policy waits no longer than its
-    /// [`max_retry_after`](RetryPolicy::max_retry_after).
+    /// [`max_retry_after`](crate::RetryPolicy::max_retry_after).
     pub fn retry_after(&self) -> Option<Duration> {
         self.inner.retry_after
     }

@@ -14,6 +14,7 @@
 )]
 
 mod auth;
+mod backoff;
 mod check;
 mod client;
 mod decode;
@@ -41,6 +42,7 @@ pub use auth::{
     AccessToken, ClientCredentials, DEFAULT_SCOPE, DEFAULT_TOKEN_LIFETIME, DEFAULT_TOKEN_URL,
     StaticToken, TokenFuture, TokenProvider,
 };
+pub use backoff::RetryPolicy;
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
 };
@@ -67,7 +69,6 @@ pub use pipeline::{CallBuilder, CallInput, RawResult, Whole};
 /// The HTTP status type that [`Error::status`] and [`Response::status`] carry.
 pub use reqwest::StatusCode;
 pub use response::Response;
-pub use retry::RetryPolicy;
 /// Re-exported so that callers name the same versions this crate uses.
 pub use secrecy::SecretString;
 pub use transport::DEFAULT_MAX_RESPONSE_BODY;

@@ -1,8 +1,11 @@
 //! The one per-call pipeline that every operation goes through.
 //!
-//! A call builder (generated from the spec, in `generated_ops.rs`) checks its input and
-//! hands it to [`send`], with the [`Operation`] it belongs to. From there, nothing here
-//! knows which operation it runs:
+//! Every operation's call builder is a [`CallBuilder`] of its generated input (in
+//! `generated_ops.rs`): the generated setters fill the input, and [`CallBuilder::send`]
+//! checks it against the spec's [`Operation`] (required parameters, the body) and hands it
+//! to [`send`]. A call by name ([`Client::call`]) reaches the same builder through the
+//! operation's entry point, [`dispatch`]. From there, nothing here knows which operation
+//! it runs:
 //!
 //! 1. **Span.** `cockpit.request`, with the operation id (also as `otel.name`, the span
 //!    name that OpenTelemetry exporters show), method, path template and correlation id;

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use crate::{
     auth::token_from_answer,
+    backoff::{LONGEST, RetryPolicy, asked_wait},
     check::{check_tenant, check_url, is_header_token},
     error::Error,
-    retry::{LONGEST, RetryPolicy, asked_wait},
     transport::Seen,
     types,
 };
@@ -65,7 +65,7 @@ proptest! {
         let err = Error::from_answer(seen);
         prop_assert_eq!(err.status(), Some(status));
         prop_assert!(err.body().unwrap().len() <= 3 * 16 * 1024);
-        prop_assert!(err.retry_after().unwrap_or_default() <= crate::retry::LONGEST);
+        prop_assert!(err.retry_after().unwrap_or_default() <= crate::backoff::LONGEST);
         let _ = err.to_string();
     }
 
