@@ -4,11 +4,13 @@
 //! The crate is copied to `target/downstream`, with its path dependencies pointing back at
 //! this workspace and this workspace's `Cargo.lock` as its starting lock file, so that it
 //! builds offline with exactly the versions the workspace pins (cargo only drops what the
-//! crate does not use). It builds into `target/isolated`, apart from this workspace's
-//! artifacts. The standalone mock is built first, for the test that runs the crate's own
+//! crate does not use). It builds into this workspace's `target`, reusing what the
+//! workspace built: cargo hashes a path dependency by its path relative to the root of the
+//! workspace that builds it, so the downstream crate's `cockpit` is kept apart from the
+//! workspace's own, and the registry crates are shared. The standalone mock is built first, for the test that runs the crate's own
 //! binary against it (`COCKPIT_MOCK_BIN`).
 
-use std::{fs, path::Path, process::Command};
+use std::{fs, path::Path};
 
 use anyhow::{Context, Result, ensure};
 
@@ -45,10 +47,10 @@ pub(crate) fn run() -> Result<()> {
     fs::write(&manifest, text)?;
     fs::copy(root.join("Cargo.lock"), copy.join("Cargo.lock"))?;
     println!("$ cargo test --offline --manifest-path target/downstream/Cargo.toml");
-    let status = Command::new("cargo")
+    let status = crate::command("cargo")
         .args(["test", "--offline", "--manifest-path"])
         .arg(&manifest)
-        .env("CARGO_TARGET_DIR", root.join("target/isolated"))
+        .env("CARGO_TARGET_DIR", root.join("target"))
         .env("COCKPIT_MOCK_BIN", root.join("target/debug/cockpit-mock"))
         .current_dir(&root)
         .status()

@@ -3,8 +3,6 @@
 //! - `codegen [--check]`: regenerate the generated files from the spec (the client in
 //!   `crates/generated`, the facade's glue in `crates/cockpit`), or check they are fresh.
 //! - `test`: every check CI runs, in order, stopping at the first failure.
-//! - `spec-addition`: add two operations to a copy of the spec, run codegen there, and
-//!   call them through the SDK, the CLI and the mock.
 //! - `downstream`: the tests of `examples/downstream`, a user's crate outside the
 //!   workspace, against the mock and the standalone mock.
 //! - `modules`: fail on an import cycle between the modules of a library crate.
@@ -15,9 +13,9 @@ mod codegen;
 mod directions;
 mod downstream;
 mod facade;
+mod fixture;
 mod modules;
 mod schemathesis;
-mod spec_addition;
 
 use std::process::{Command, ExitCode};
 
@@ -29,15 +27,13 @@ jobs:
   codegen           regenerate the client (crates/generated) and the facade's glue
                     (crates/cockpit/src/generated_ops.rs) from openapi/cloudcockpit.yaml
   codegen --check   write nothing; fail with a diff when a generated file is stale
-  spec-addition     add two operations to a copy of the spec, regenerate it, and test them
-                    through the SDK, the CLI and the mock (in target/spec-addition)
   downstream        test examples/downstream, a crate outside the workspace that uses cockpit
                     and cockpit-mock by path (in target/isolated)
   bench-build       time cold builds of a tiny app using cockpit and one using only reqwest
   modules           fail on an import cycle between the modules of a library crate
   schemathesis      run Schemathesis (pinned, from PyPI) against the standalone cockpit-mock
   test              run every check: fmt, clippy, tests (contract tests too), spec lint, cargo deny,
-                    codegen --check, spec-addition, downstream, schemathesis, the main job, docs";
+                    codegen --check, modules, fixture, downstream, schemathesis, the main job, docs";
 
 fn main() -> ExitCode {
     // The error and its causes, without the backtrace that `RUST_BACKTRACE=1` would add to
@@ -58,7 +54,6 @@ fn job() -> Result<()> {
         ["codegen"] => codegen::run(false),
         ["codegen", "--check"] => codegen::run(true),
         ["test"] => test(),
-        ["spec-addition"] => spec_addition::run(),
         ["downstream"] => downstream::run(),
         ["bench-build"] => bench_build::run(),
         ["modules"] => modules::run(),
@@ -122,15 +117,14 @@ fn test() -> Result<()> {
     codegen::run(true)?;
     println!("$ cargo xtask modules");
     modules::run()?;
-    println!("$ cargo xtask spec-addition");
-    spec_addition::run()?;
+    fixture::check()?;
     println!("$ cargo xtask downstream");
     downstream::run()?;
     println!("$ cargo xtask schemathesis");
     schemathesis::run()?;
     // The README's main job, end to end against the embedded mock (never a configured API).
     println!("$ cargo run -p cockpit-mock --example reset_password");
-    let status = Command::new("cargo")
+    let status = command("cargo")
         .args([
             "run",
             "--quiet",
@@ -201,7 +195,7 @@ fn cargo_deny(root: &std::path::Path) -> Result<String> {
 
 pub(crate) fn run(program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
     println!("$ {program} {}", args.join(" "));
-    let status = Command::new(program)
+    let status = command(program)
         .args(args)
         .envs(env.iter().copied())
         .current_dir(codegen::workspace_root())
@@ -211,4 +205,25 @@ pub(crate) fn run(program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<
         bail!("`{program} {}` failed ({status})", args.join(" "));
     }
     Ok(())
+}
+
+/// A command without the variables that `cargo run` set for xtask itself (the package's
+/// name, version and manifest). A build script that reads them (ring's does) would
+/// otherwise rebuild under every cargo that xtask starts, and again under the next plain
+/// one; the caller's own settings (`CARGO_HOME`, `CARGO_PROFILE_*`) are kept.
+pub(crate) fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new(program);
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || matches!(
+                &*name,
+                "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE"
+            )
+        {
+            command.env_remove(&*name);
+        }
+    }
+    command
 }

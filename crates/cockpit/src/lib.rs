@@ -34,8 +34,10 @@ mod transport;
 // `Client`, a call builder and an `Operation` constant per operation. The allowances cover
 // what generated code does uniformly (a `.clone()` of a `Copy` id, an unused `mut`); the
 // panic lints above hold for it as for the hand-written code.
+// The fixture packages (crates/fixture) build these sources with the fixture's glue.
 #[rustfmt::skip]
 #[allow(clippy::all, unused_mut)]
+#[cfg_attr(cockpit_fixture, path = "../../fixture/src/generated_ops.rs")]
 mod generated_ops;
 
 pub use auth::{

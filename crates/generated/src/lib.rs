@@ -42,6 +42,8 @@ extern crate self as cockpit_generated;
     clippy::panic,
     clippy::indexing_slicing
 )]
+// The fixture packages (crates/fixture) build these sources with the fixture's client.
+#[cfg_attr(cockpit_fixture, path = "../../fixture/src/generated_sdk.rs")]
 mod generated_sdk;
 pub mod drift;
 mod limited;
