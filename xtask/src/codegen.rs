@@ -184,7 +184,7 @@ fn fixture_spec(spec: &str, overlay: &str) -> Result<String> {
 
 /// The client and the facade's glue, generated from the spec `text` (named `name` in
 /// their headers).
-fn from_spec(text: &str, name: &str, progenitor: &str) -> Result<(String, String)> {
+pub(crate) fn from_spec(text: &str, name: &str, progenitor: &str) -> Result<(String, String)> {
     let spec: OpenAPI =
         serde_yaml_ng::from_str(text).with_context(|| format!("parsing {name} as OpenAPI 3.0"))?;
     let (spec, adjustments, promises) = prepare(spec)?;

@@ -430,6 +430,15 @@ pub(crate) fn tolerate(
                 eased.insert("unknown properties kept in `extra`");
             }
             for (property, p) in o.properties.iter_mut() {
+                // typify reads an optional array as an empty one by default, and refuses a
+                // `null`; as nullable, it reads both an absent array and a `null` as `None`.
+                if let ReferenceOr::Item(s) = p
+                    && matches!(s.schema_kind, SchemaKind::Type(Type::Array(_)))
+                    && !s.schema_data.nullable
+                {
+                    s.schema_data.nullable = true;
+                    eased.insert("arrays may be absent or null");
+                }
                 boxed(
                     p,
                     &format!("{name}{}", property.to_upper_camel_case()),

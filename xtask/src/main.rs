@@ -16,6 +16,8 @@ mod facade;
 mod fixture;
 mod modules;
 mod schemathesis;
+#[cfg(test)]
+mod snapshots;
 
 use std::process::{Command, ExitCode};
 
