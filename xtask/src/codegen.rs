@@ -187,6 +187,7 @@ fn fixture_spec(spec: &str, overlay: &str) -> Result<String> {
 pub(crate) fn from_spec(text: &str, name: &str, progenitor: &str) -> Result<(String, String)> {
     let spec: OpenAPI =
         serde_yaml_ng::from_str(text).with_context(|| format!("parsing {name} as OpenAPI 3.0"))?;
+    let original = spec.clone();
     let (spec, adjustments, promises) = prepare(spec)?;
     let (file, generator) = render(&spec)?;
     let mut sdk_file = file.clone();
@@ -208,7 +209,7 @@ pub(crate) fn from_spec(text: &str, name: &str, progenitor: &str) -> Result<(Str
         .items
         .extend(syn::parse2::<syn::File>(crate::directions::drift_impls(&file, &promises)?)?.items);
     let sdk = prettyplease::unparse(&sdk_file);
-    let facade = crate::facade::render(&spec, generator.get_type_space(), &file)?;
+    let facade = crate::facade::render(&original, &spec, generator.get_type_space(), &file)?;
     let header = header(name, &fingerprint(text), progenitor, &adjustments);
     Ok((format!("{header}{sdk}"), format!("{header}{facade}")))
 }

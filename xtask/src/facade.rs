@@ -246,8 +246,14 @@ pub(crate) fn idempotent(method: &str, op: &openapiv3::Operation) -> Result<bool
 
 /// Renders the facade's glue for `spec` (prepared), with the types progenitor made in
 /// `space`, calling the methods progenitor generated in `file`.
-pub(crate) fn render(spec: &OpenAPI, space: &TypeSpace, file: &syn::File) -> Result<String> {
+pub(crate) fn render(
+    original: &OpenAPI,
+    spec: &OpenAPI,
+    space: &TypeSpace,
+    file: &syn::File,
+) -> Result<String> {
     let types = Types::new(space);
+    let property_limits = property_limits(original);
     let generated = progenitor_items(file)?;
     let ops = model(spec, &types)?;
     let secrets = secret_properties(spec);
@@ -290,6 +296,10 @@ pub(crate) fn render(spec: &OpenAPI, space: &TypeSpace, file: &syn::File) -> Res
         /// Every operation in the spec, sorted by id.
         pub static OPERATIONS: &[&Operation] = &[#(#list),*];
 
+        /// The spec's limits on the properties of its schemas, as the spec names them
+        /// (schema, property): what [`Limits::of_property`] reads.
+        pub static PROPERTY_LIMITS: &[(&str, &str, Limits)] = &[#(#property_limits),*];
+
         /// The body properties that the spec maps to [`Secret`](crate::Secret) with
         /// `x-rust-type`: never printed in clear.
         pub static SECRET_PROPERTIES: &[&str] = &[#(#secrets),*];
@@ -315,6 +325,33 @@ pub(crate) fn render(spec: &OpenAPI, space: &TypeSpace, file: &syn::File) -> Res
     };
     let file: syn::File = syn::parse2(tokens).context("the facade glue does not parse")?;
     Ok(prettyplease::unparse(&file))
+}
+
+/// The limits of each property of each component schema, as the spec on disk gives them
+/// (before `prepare` hoists or splits anything).
+fn property_limits(spec: &OpenAPI) -> Vec<TokenStream> {
+    let mut out = Vec::new();
+    for (schema, s) in spec.components.iter().flat_map(|c| &c.schemas) {
+        let Some(SchemaKind::Type(Type::Object(o))) = s.as_item().map(|s| &s.schema_kind) else {
+            continue;
+        };
+        for (property, p) in &o.properties {
+            let (minimum, maximum, max_length) = match p.as_item().map(|p| &p.schema_kind) {
+                Some(SchemaKind::Type(Type::Integer(i))) => (i.minimum, i.maximum, None),
+                Some(SchemaKind::Type(Type::String(s))) => (None, None, s.max_length),
+                _ => continue,
+            };
+            if minimum.is_none() && maximum.is_none() && max_length.is_none() {
+                continue;
+            }
+            let (minimum, maximum) = (option_tokens(minimum), option_tokens(maximum));
+            let max_length = option_tokens(max_length.map(|n| n as u64));
+            out.push(quote! {
+                (#schema, #property, Limits { minimum: #minimum, maximum: #maximum, max_length: #max_length })
+            });
+        }
+    }
+    out
 }
 
 /// progenitor's builders by name, each with its methods' names.

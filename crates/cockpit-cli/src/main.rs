@@ -152,17 +152,14 @@ struct UserFields {
     /// The customerUser object as JSON, from a file or - for stdin (instead of the flags below)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["display_name", "email", "first_name", "last_name", "location", "domain", "user_object_id"])]
     user_json: Option<String>,
-    /// displayName, up to 50 characters
-    #[arg(long)]
+    // The help of a limited property names the spec's limit, read from the spec.
+    #[arg(long, help = user_help("displayName"))]
     display_name: Option<String>,
-    /// email, up to 48 characters
-    #[arg(long)]
+    #[arg(long, help = user_help("email"))]
     email: Option<String>,
-    /// firstName, up to 50 characters
-    #[arg(long)]
+    #[arg(long, help = user_help("firstName"))]
     first_name: Option<String>,
-    /// lastName, up to 50 characters
-    #[arg(long)]
+    #[arg(long, help = user_help("lastName"))]
     last_name: Option<String>,
     /// location
     #[arg(long)]
@@ -438,6 +435,16 @@ impl UserFields {
                 .collect();
             anyhow::anyhow!("invalid input: {}", named.join("; "))
         })
+    }
+}
+
+/// A customerUser flag's help: the property's name and the spec's limits on it.
+fn user_help(property: &str) -> String {
+    let limits = cockpit::Limits::of_property("CustomerUser", property).describe();
+    if limits.is_empty() {
+        property.to_string()
+    } else {
+        format!("{property}, {limits}")
     }
 }
 

@@ -151,9 +151,35 @@ mod tests {
                     .unwrap_or_else(|| panic!("{}: no flag for {}", op.id, p.name));
                 assert_eq!(arg.get_long(), Some(p.flag));
                 assert_eq!(arg.is_required_set(), p.required);
+                let limits = p.limits.describe();
+                let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                assert!(
+                    help.contains(&limits),
+                    "{}: {help:?} names {limits:?}",
+                    p.name
+                );
             }
             assert_eq!(find(op.command), Some(*op));
         }
+        // A whole-number flag is held to the spec's range before any call.
+        let list = cli
+            .clone()
+            .find_subcommand("list-customer-users")
+            .unwrap()
+            .clone();
+        let refused = list
+            .try_get_matches_from([
+                "list-customer-users",
+                "--customer-id",
+                "x",
+                "--provider-instance-id",
+                "y",
+                "--page-size",
+                "2001",
+            ])
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("2001 is not in 1..=2000"), "{refused}");
         let op = Operation::find("resetCustomerUserPassword").unwrap();
         assert_eq!(op.command, "reset-customer-user-password");
         assert_eq!(op.param("customerId").unwrap().flag, "customer-id");

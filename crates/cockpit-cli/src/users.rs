@@ -53,8 +53,8 @@ pub(crate) struct ListUsers {
     /// The provider instance (providerInstanceId)
     #[arg(long)]
     provider_instance_id: Uuid,
-    /// Users a page, 1 to 2000 (pageSize)
-    #[arg(long, default_value_t = 100)]
+    // The range and its help come from the spec's pageSize.
+    #[arg(long, default_value_t = 100, value_parser = page_size(), help = page_size_help())]
     page_size: u32,
     /// The page to list, or with --all the page to start from (pageNumber)
     #[arg(long, default_value_t = 1)]
@@ -68,6 +68,26 @@ pub(crate) struct ListUsers {
     /// Only users related to this reseller (resellerId)
     #[arg(long)]
     reseller_id: Option<Uuid>,
+}
+
+/// The spec's `pageSize` of `listCustomerUsers`.
+fn page_size_param() -> Option<&'static cockpit::Param> {
+    cockpit::operations::LIST_CUSTOMER_USERS.param("pageSize")
+}
+
+/// `--page-size`, read within the spec's range.
+fn page_size() -> clap::builder::RangedI64ValueParser<u32> {
+    let limits = page_size_param().map(|p| p.limits).unwrap_or_default();
+    let min = limits.minimum.unwrap_or(1);
+    let max = limits.maximum.unwrap_or(i64::from(u32::MAX));
+    clap::value_parser!(u32).range(min..=max)
+}
+
+fn page_size_help() -> String {
+    let limits = page_size_param()
+        .map(|p| p.limits.describe())
+        .unwrap_or_default();
+    format!("Users a page, {limits} (pageSize)")
 }
 
 #[derive(Debug, Args)]

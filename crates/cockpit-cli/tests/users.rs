@@ -328,12 +328,13 @@ async fn bad_input_exits_2_with_nothing_sent() {
         (
             &["--page-size", "0"][..],
             &[][..],
-            "pageSize: 0 is below the minimum of 1",
+            // clap holds the flag to the spec's range.
+            "invalid value '0' for '--page-size <PAGE_SIZE>': 0 is not in 1..=2000",
         ),
         (
             &["--page-size", "2001"][..],
             &[][..],
-            "pageSize: 2001 is over the maximum of 2000",
+            "invalid value '2001' for '--page-size <PAGE_SIZE>': 2001 is not in 1..=2000",
         ),
         (
             &["--sort", "email"][..],

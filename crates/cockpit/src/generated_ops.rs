@@ -446,6 +446,73 @@ pub static OPERATIONS: &[&Operation] = &[
     &operations::RESET_CUSTOMER_USER_PASSWORD,
     &operations::UPDATE_CUSTOMER_USER,
 ];
+/// The spec's limits on the properties of its schemas, as the spec names them
+/// (schema, property): what [`Limits::of_property`] reads.
+pub static PROPERTY_LIMITS: &[(&str, &str, Limits)] = &[
+    (
+        "CustomerUser",
+        "displayName",
+        Limits {
+            minimum: None,
+            maximum: None,
+            max_length: Some(50u64),
+        },
+    ),
+    (
+        "CustomerUser",
+        "email",
+        Limits {
+            minimum: None,
+            maximum: None,
+            max_length: Some(48u64),
+        },
+    ),
+    (
+        "CustomerUser",
+        "firstName",
+        Limits {
+            minimum: None,
+            maximum: None,
+            max_length: Some(50u64),
+        },
+    ),
+    (
+        "CustomerUser",
+        "lastName",
+        Limits {
+            minimum: None,
+            maximum: None,
+            max_length: Some(50u64),
+        },
+    ),
+    (
+        "PortalUser",
+        "firstName",
+        Limits {
+            minimum: None,
+            maximum: None,
+            max_length: Some(255u64),
+        },
+    ),
+    (
+        "PortalUser",
+        "lastName",
+        Limits {
+            minimum: None,
+            maximum: None,
+            max_length: Some(255u64),
+        },
+    ),
+    (
+        "PortalUser",
+        "email",
+        Limits {
+            minimum: None,
+            maximum: None,
+            max_length: Some(255u64),
+        },
+    ),
+];
 /// The body properties that the spec maps to [`Secret`](crate::Secret) with
 /// `x-rust-type`: never printed in clear.
 pub static SECRET_PROPERTIES: &[&str] = &["temporaryPassword"];

@@ -64,7 +64,9 @@ pub use env::{
     ENV_TOKEN_URL,
 };
 pub use error::{ApiError, Error, ErrorKind, FieldError, OAuthError, Result};
-pub use generated_ops::{OPERATIONS, SECRET_PROPERTIES, builder, input, operations};
+pub use generated_ops::{
+    OPERATIONS, PROPERTY_LIMITS, SECRET_PROPERTIES, builder, input, operations,
+};
 pub use operation::{Body, Kind, Limits, Operation, Param, ParamIn};
 pub use paging::Page;
 pub use pipeline::{CallBuilder, CallInput, RawResult, Whole};
@@ -86,6 +88,17 @@ impl Operation {
     /// The operation whose CLI subcommand is `command`, if the spec has it.
     pub fn find_command(command: &str) -> Option<&'static Operation> {
         OPERATIONS.iter().copied().find(|op| op.command == command)
+    }
+}
+
+impl Limits {
+    /// The spec's limits on `property` of `schema`, as the spec names them (such as
+    /// `("CustomerUser", "displayName")`: up to 50 characters); none if it gives none.
+    pub fn of_property(schema: &str, property: &str) -> Limits {
+        PROPERTY_LIMITS
+            .iter()
+            .find(|(s, p, _)| *s == schema && *p == property)
+            .map_or_else(Limits::default, |(_, _, limits)| *limits)
     }
 }
 

@@ -285,6 +285,21 @@ mod tests {
         );
         assert_eq!(text.describe(), "up to 3 characters");
         assert_eq!(Limits::default().describe(), "");
+        // The spec's own limits reach the data, by the spec's names.
+        let display_name = Limits::of_property("CustomerUser", "displayName");
+        assert_eq!(display_name.max_length, Some(50));
+        assert_eq!(display_name.describe(), "up to 50 characters");
+        assert_eq!(
+            Limits::of_property("CustomerUser", "location"),
+            Limits::default()
+        );
+        let page_size = crate::operations::LIST_CUSTOMER_USERS
+            .param("pageSize")
+            .unwrap();
+        assert_eq!(
+            (page_size.limits.minimum, page_size.limits.maximum),
+            (Some(1), Some(2000))
+        );
         let low = Limits {
             minimum: Some(-5),
             ..Limits::default()
