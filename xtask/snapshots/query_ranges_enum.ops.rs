@@ -62,6 +62,9 @@ pub mod operations {
 }
 /// Every operation in the spec, sorted by id.
 pub static OPERATIONS: &[&Operation] = &[&operations::LIST_THINGS];
+/// The spec's limits on the properties of its schemas, as the spec names them
+/// (schema, property): what [`Limits::of_property`] reads.
+pub static PROPERTY_LIMITS: &[(&str, &str, Limits)] = &[];
 /// The body properties that the spec maps to [`Secret`](crate::Secret) with
 /// `x-rust-type`: never printed in clear.
 pub static SECRET_PROPERTIES: &[&str] = &[];

@@ -2,7 +2,23 @@
 //! documented response of reset-password.
 
 use cockpit_generated::{Client, Error, types};
-use cockpit_test_support::{CORRELATION, CUSTOMER, PROVIDER_INSTANCE, USER, answering};
+
+// The generated client is tested on its own, below the facade: these few helpers are its
+// own rather than cockpit-test-support's, which depends on the facade.
+const CUSTOMER: &str = "3f1c9a52-8a7e-4d7c-9a55-0c1e2b3d4f50";
+const USER: &str = "b0e5f7a1-2c3d-4e5f-8a9b-0c1d2e3f4a5b";
+const PROVIDER_INSTANCE: &str = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d";
+const CORRELATION: &str = "0d9c8b7a-6f5e-4d3c-8b2a-1f0e9d8c7b6a";
+
+/// A server on loopback that answers every request with `template`.
+async fn answering(template: wiremock::ResponseTemplate) -> wiremock::MockServer {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(template)
+        .mount(&server)
+        .await;
+    server
+}
 use serde_json::json;
 use uuid::Uuid;
 use wiremock::{MockServer, ResponseTemplate};
