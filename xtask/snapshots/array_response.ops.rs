@@ -55,10 +55,11 @@ pub mod builder {
 /// The input of each operation: its parameters, each by its API name.
 pub mod input {
     use cockpit_generated::types;
-    ///The parameters of a `listThings` call, by their API names: what the setters of [`builder::ListThings`](super::builder::ListThings) fill, and what a call by name reads.
-    #[derive(Debug, Clone, Default, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct ListThings {}
+    crate::pipeline::call_input! {
+        #[doc =
+        "The parameters of a `listThings` call, by their API names: what the setters of [`builder::ListThings`](super::builder::ListThings) fill, and what a call by name reads."]
+        ListThings => list_things {}
+    }
 }
 impl builder::ListThings {}
 impl pipeline::Sealed for input::ListThings {}
@@ -73,7 +74,8 @@ impl CallInput for input::ListThings {
         _body: Option<&'r Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
-        let mut call = raw.list_things();
+        #[allow(unused_mut)]
+        let mut call = self.raw(raw);
         call.send()
     }
 }

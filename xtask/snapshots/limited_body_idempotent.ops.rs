@@ -65,10 +65,11 @@ pub mod builder {
 /// The input of each operation: its parameters, each by its API name.
 pub mod input {
     use cockpit_generated::types;
-    ///The parameters of a `addThing` call, by their API names: what the setters of [`builder::AddThing`](super::builder::AddThing) fill, and what a call by name reads.
-    #[derive(Debug, Clone, Default, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct AddThing {}
+    crate::pipeline::call_input! {
+        #[doc =
+        "The parameters of a `addThing` call, by their API names: what the setters of [`builder::AddThing`](super::builder::AddThing) fill, and what a call by name reads."]
+        AddThing => add_thing {}
+    }
 }
 impl builder::AddThing {
     ///The request body.
@@ -115,7 +116,8 @@ impl CallInput for input::AddThing {
         body: Option<&'r Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
-        let mut call = raw.add_thing();
+        #[allow(unused_mut)]
+        let mut call = self.raw(raw);
         if let Some(v) = body {
             call = call.body(v.clone());
         }

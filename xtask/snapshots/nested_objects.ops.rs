@@ -73,12 +73,10 @@ pub mod builder {
 /// The input of each operation: its parameters, each by its API name.
 pub mod input {
     use cockpit_generated::types;
-    ///The parameters of a `getThing` call, by their API names: what the setters of [`builder::GetThing`](super::builder::GetThing) fill, and what a call by name reads.
-    #[derive(Debug, Clone, Default, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct GetThing {
-        #[serde(rename = "thingId", default)]
-        pub(crate) thing_id: Option<::uuid::Uuid>,
+    crate::pipeline::call_input! {
+        #[doc =
+        "The parameters of a `getThing` call, by their API names: what the setters of [`builder::GetThing`](super::builder::GetThing) fill, and what a call by name reads."]
+        GetThing => get_thing { thing_id : ::uuid::Uuid = "thingId", }
     }
 }
 impl builder::GetThing {
@@ -103,10 +101,8 @@ impl CallInput for input::GetThing {
         _body: Option<&'r Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
-        let mut call = raw.get_thing();
-        if let Some(v) = &self.thing_id {
-            call = call.thing_id(v.clone());
-        }
+        #[allow(unused_mut)]
+        let mut call = self.raw(raw);
         call.send()
     }
 }

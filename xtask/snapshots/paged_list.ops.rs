@@ -87,14 +87,11 @@ pub mod builder {
 /// The input of each operation: its parameters, each by its API name.
 pub mod input {
     use cockpit_generated::types;
-    ///The parameters of a `listThings` call, by their API names: what the setters of [`builder::ListThings`](super::builder::ListThings) fill, and what a call by name reads.
-    #[derive(Debug, Clone, Default, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct ListThings {
-        #[serde(rename = "pageNumber", default)]
-        pub(crate) page_number: Option<i32>,
-        #[serde(rename = "pageSize", default)]
-        pub(crate) page_size: Option<::std::num::NonZeroU32>,
+    crate::pipeline::call_input! {
+        #[doc =
+        "The parameters of a `listThings` call, by their API names: what the setters of [`builder::ListThings`](super::builder::ListThings) fill, and what a call by name reads."]
+        ListThings => list_things { page_number : i32 = "pageNumber", page_size :
+        ::std::num::NonZeroU32 = "pageSize", }
     }
 }
 impl builder::ListThings {
@@ -148,13 +145,8 @@ impl CallInput for input::ListThings {
         _body: Option<&'r Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
-        let mut call = raw.list_things();
-        if let Some(v) = &self.page_number {
-            call = call.page_number(v.clone());
-        }
-        if let Some(v) = &self.page_size {
-            call = call.page_size(v.clone());
-        }
+        #[allow(unused_mut)]
+        let mut call = self.raw(raw);
         call.send()
     }
 }

@@ -86,14 +86,11 @@ pub mod builder {
 /// The input of each operation: its parameters, each by its API name.
 pub mod input {
     use cockpit_generated::types;
-    ///The parameters of a `listThings` call, by their API names: what the setters of [`builder::ListThings`](super::builder::ListThings) fill, and what a call by name reads.
-    #[derive(Debug, Clone, Default, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct ListThings {
-        #[serde(rename = "size", default)]
-        pub(crate) size: Option<::std::num::NonZeroU32>,
-        #[serde(rename = "order", default)]
-        pub(crate) order: Option<types::ListThingsOrder>,
+    crate::pipeline::call_input! {
+        #[doc =
+        "The parameters of a `listThings` call, by their API names: what the setters of [`builder::ListThings`](super::builder::ListThings) fill, and what a call by name reads."]
+        ListThings => list_things { size : ::std::num::NonZeroU32 = "size", order :
+        types::ListThingsOrder = "order", }
     }
 }
 impl builder::ListThings {
@@ -126,13 +123,8 @@ impl CallInput for input::ListThings {
         _body: Option<&'r Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
-        let mut call = raw.list_things();
-        if let Some(v) = &self.size {
-            call = call.size(v.clone());
-        }
-        if let Some(v) = &self.order {
-            call = call.order(v.clone());
-        }
+        #[allow(unused_mut)]
+        let mut call = self.raw(raw);
         call.send()
     }
 }

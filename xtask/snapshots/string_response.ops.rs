@@ -70,12 +70,10 @@ pub mod builder {
 /// The input of each operation: its parameters, each by its API name.
 pub mod input {
     use cockpit_generated::types;
-    ///The parameters of a `createThing` call, by their API names: what the setters of [`builder::CreateThing`](super::builder::CreateThing) fill, and what a call by name reads.
-    #[derive(Debug, Clone, Default, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct CreateThing {
-        #[serde(rename = "label", default)]
-        pub(crate) label: Option<types::CreateThingLabel>,
+    crate::pipeline::call_input! {
+        #[doc =
+        "The parameters of a `createThing` call, by their API names: what the setters of [`builder::CreateThing`](super::builder::CreateThing) fill, and what a call by name reads."]
+        CreateThing => create_thing { label : types::CreateThingLabel = "label", }
     }
 }
 impl builder::CreateThing {
@@ -100,10 +98,8 @@ impl CallInput for input::CreateThing {
         _body: Option<&'r Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
-        let mut call = raw.create_thing();
-        if let Some(v) = &self.label {
-            call = call.label(v.clone());
-        }
+        #[allow(unused_mut)]
+        let mut call = self.raw(raw);
         call.send()
     }
 }

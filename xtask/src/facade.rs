@@ -802,10 +802,7 @@ fn operation(
         let f = format_ident!("{}", p.setter);
         let api = &p.name;
         let ty = &p.ty;
-        fields.push(quote! {
-            #[serde(rename = #api, default)]
-            pub(crate) #f: Option<#ty>
-        });
+        fields.push(quote!(#f: #ty = #api));
         let doc = param_doc(p);
         // A limited value is checked as the typed value it becomes.
         let setter = if p.kind == "Integer" && (p.minimum.is_some() || p.maximum.is_some()) {
@@ -826,7 +823,6 @@ fn operation(
                 self.#setter(#index, value, |i| &mut i.#f)
             }
         });
-        applies.push(quote!(if let Some(v) = &self.#f { call = call.#f(v.clone()); }));
     }
     let (body_ty, draft_ty) = match &op.body {
         None => (quote!(()), quote!(())),
@@ -905,12 +901,14 @@ fn operation(
     let input_doc = format!(
         "The parameters of a `{id}` call, by their API names: what the setters of [`builder::{name}`](super::builder::{name}) fill, and what a call by name reads."
     );
+    // Each parameter is named here once (its field, its serde name, and what the attempt
+    // hands progenitor's builder all come from this line) and once in its setter.
     let i = quote! {
-        #[doc = #input_doc]
-        #[derive(Debug, Clone, Default, serde::Deserialize)]
-        #[serde(deny_unknown_fields)]
-        pub struct #name {
-            #(#fields,)*
+        crate::pipeline::call_input! {
+            #[doc = #input_doc]
+            #name => #method {
+                #(#fields,)*
+            }
         }
     };
     let value = &op.value;
@@ -950,7 +948,8 @@ fn operation(
                 #body_param: Option<&'r Self::Body>,
                 raw: &'r cockpit_generated::Client,
             ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
-                let mut call = raw.#method();
+                #[allow(unused_mut)]
+                let mut call = self.raw(raw);
                 #(#applies)*
                 call.send()
             }

@@ -93,8 +93,10 @@ fn test() -> Result<()> {
         "cargo",
         &[
             "test",
+            // The targets `cargo test` builds: libraries, binaries, tests and examples
+            // (the workspace has no benches). `--all-targets` would also build the
+            // fixture packages' libraries as tests, which they opt out of.
             "--workspace",
-            "--all-targets",
             "--locked",
             "--no-run",
         ],

@@ -602,80 +602,53 @@ pub mod builder {
 /// The input of each operation: its parameters, each by its API name.
 pub mod input {
     use cockpit_generated::types;
-    ///The parameters of a `createCustomerPortalUser` call, by their API names: what the setters of [`builder::CreateCustomerPortalUser`](super::builder::CreateCustomerPortalUser) fill, and what a call by name reads.
-    #[derive(Debug, Clone, Default, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct CreateCustomerPortalUser {
-        #[serde(rename = "customerId", default)]
-        pub(crate) customer_id: Option<::uuid::Uuid>,
-        #[serde(rename = "resellerId", default)]
-        pub(crate) reseller_id: Option<::uuid::Uuid>,
+    crate::pipeline::call_input! {
+        #[doc =
+        "The parameters of a `createCustomerPortalUser` call, by their API names: what the setters of [`builder::CreateCustomerPortalUser`](super::builder::CreateCustomerPortalUser) fill, and what a call by name reads."]
+        CreateCustomerPortalUser => create_customer_portal_user { customer_id :
+        ::uuid::Uuid = "customerId", reseller_id : ::uuid::Uuid = "resellerId", }
     }
-    ///The parameters of a `getCustomerUser` call, by their API names: what the setters of [`builder::GetCustomerUser`](super::builder::GetCustomerUser) fill, and what a call by name reads.
-    #[derive(Debug, Clone, Default, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct GetCustomerUser {
-        #[serde(rename = "customerId", default)]
-        pub(crate) customer_id: Option<::uuid::Uuid>,
-        #[serde(rename = "customerUserId", default)]
-        pub(crate) customer_user_id: Option<::uuid::Uuid>,
-        #[serde(rename = "providerInstanceId", default)]
-        pub(crate) provider_instance_id: Option<::uuid::Uuid>,
+    crate::pipeline::call_input! {
+        #[doc =
+        "The parameters of a `getCustomerUser` call, by their API names: what the setters of [`builder::GetCustomerUser`](super::builder::GetCustomerUser) fill, and what a call by name reads."]
+        GetCustomerUser => get_customer_user { customer_id : ::uuid::Uuid = "customerId",
+        customer_user_id : ::uuid::Uuid = "customerUserId", provider_instance_id :
+        ::uuid::Uuid = "providerInstanceId", }
     }
-    ///The parameters of a `listCustomerLicenses` call, by their API names: what the setters of [`builder::ListCustomerLicenses`](super::builder::ListCustomerLicenses) fill, and what a call by name reads.
-    #[derive(Debug, Clone, Default, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct ListCustomerLicenses {
-        #[serde(rename = "customerId", default)]
-        pub(crate) customer_id: Option<::uuid::Uuid>,
-        #[serde(rename = "providerInstanceId", default)]
-        pub(crate) provider_instance_id: Option<::uuid::Uuid>,
-        #[serde(rename = "resellerId", default)]
-        pub(crate) reseller_id: Option<::uuid::Uuid>,
+    crate::pipeline::call_input! {
+        #[doc =
+        "The parameters of a `listCustomerLicenses` call, by their API names: what the setters of [`builder::ListCustomerLicenses`](super::builder::ListCustomerLicenses) fill, and what a call by name reads."]
+        ListCustomerLicenses => list_customer_licenses { customer_id : ::uuid::Uuid =
+        "customerId", provider_instance_id : ::uuid::Uuid = "providerInstanceId",
+        reseller_id : ::uuid::Uuid = "resellerId", }
     }
-    ///The parameters of a `listCustomerPortalUsers` call, by their API names: what the setters of [`builder::ListCustomerPortalUsers`](super::builder::ListCustomerPortalUsers) fill, and what a call by name reads.
-    #[derive(Debug, Clone, Default, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct ListCustomerPortalUsers {
-        #[serde(rename = "customerId", default)]
-        pub(crate) customer_id: Option<::uuid::Uuid>,
-        #[serde(rename = "resellerId", default)]
-        pub(crate) reseller_id: Option<::uuid::Uuid>,
+    crate::pipeline::call_input! {
+        #[doc =
+        "The parameters of a `listCustomerPortalUsers` call, by their API names: what the setters of [`builder::ListCustomerPortalUsers`](super::builder::ListCustomerPortalUsers) fill, and what a call by name reads."]
+        ListCustomerPortalUsers => list_customer_portal_users { customer_id :
+        ::uuid::Uuid = "customerId", reseller_id : ::uuid::Uuid = "resellerId", }
     }
-    ///The parameters of a `listCustomerUsers` call, by their API names: what the setters of [`builder::ListCustomerUsers`](super::builder::ListCustomerUsers) fill, and what a call by name reads.
-    #[derive(Debug, Clone, Default, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct ListCustomerUsers {
-        #[serde(rename = "customerId", default)]
-        pub(crate) customer_id: Option<::uuid::Uuid>,
-        #[serde(rename = "providerInstanceId", default)]
-        pub(crate) provider_instance_id: Option<::uuid::Uuid>,
-        #[serde(rename = "pageNumber", default)]
-        pub(crate) page_number: Option<i32>,
-        #[serde(rename = "pageSize", default)]
-        pub(crate) page_size: Option<::std::num::NonZeroU32>,
-        #[serde(rename = "sortPropertyName", default)]
-        pub(crate) sort_property_name: Option<types::ListCustomerUsersSortPropertyName>,
-        #[serde(rename = "resellerId", default)]
-        pub(crate) reseller_id: Option<::uuid::Uuid>,
+    crate::pipeline::call_input! {
+        #[doc =
+        "The parameters of a `listCustomerUsers` call, by their API names: what the setters of [`builder::ListCustomerUsers`](super::builder::ListCustomerUsers) fill, and what a call by name reads."]
+        ListCustomerUsers => list_customer_users { customer_id : ::uuid::Uuid =
+        "customerId", provider_instance_id : ::uuid::Uuid = "providerInstanceId",
+        page_number : i32 = "pageNumber", page_size : ::std::num::NonZeroU32 =
+        "pageSize", sort_property_name : types::ListCustomerUsersSortPropertyName =
+        "sortPropertyName", reseller_id : ::uuid::Uuid = "resellerId", }
     }
-    ///The parameters of a `resetCustomerUserPassword` call, by their API names: what the setters of [`builder::ResetCustomerUserPassword`](super::builder::ResetCustomerUserPassword) fill, and what a call by name reads.
-    #[derive(Debug, Clone, Default, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct ResetCustomerUserPassword {
-        #[serde(rename = "customerId", default)]
-        pub(crate) customer_id: Option<::uuid::Uuid>,
-        #[serde(rename = "customerUserId", default)]
-        pub(crate) customer_user_id: Option<::uuid::Uuid>,
+    crate::pipeline::call_input! {
+        #[doc =
+        "The parameters of a `resetCustomerUserPassword` call, by their API names: what the setters of [`builder::ResetCustomerUserPassword`](super::builder::ResetCustomerUserPassword) fill, and what a call by name reads."]
+        ResetCustomerUserPassword => reset_customer_user_password { customer_id :
+        ::uuid::Uuid = "customerId", customer_user_id : ::uuid::Uuid = "customerUserId",
+        }
     }
-    ///The parameters of a `updateCustomerUser` call, by their API names: what the setters of [`builder::UpdateCustomerUser`](super::builder::UpdateCustomerUser) fill, and what a call by name reads.
-    #[derive(Debug, Clone, Default, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct UpdateCustomerUser {
-        #[serde(rename = "customerId", default)]
-        pub(crate) customer_id: Option<::uuid::Uuid>,
-        #[serde(rename = "customerUserId", default)]
-        pub(crate) customer_user_id: Option<::uuid::Uuid>,
+    crate::pipeline::call_input! {
+        #[doc =
+        "The parameters of a `updateCustomerUser` call, by their API names: what the setters of [`builder::UpdateCustomerUser`](super::builder::UpdateCustomerUser) fill, and what a call by name reads."]
+        UpdateCustomerUser => update_customer_user { customer_id : ::uuid::Uuid =
+        "customerId", customer_user_id : ::uuid::Uuid = "customerUserId", }
     }
 }
 impl builder::CreateCustomerPortalUser {
@@ -773,13 +746,8 @@ impl CallInput for input::CreateCustomerPortalUser {
         body: Option<&'r Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
-        let mut call = raw.create_customer_portal_user();
-        if let Some(v) = &self.customer_id {
-            call = call.customer_id(v.clone());
-        }
-        if let Some(v) = &self.reseller_id {
-            call = call.reseller_id(v.clone());
-        }
+        #[allow(unused_mut)]
+        let mut call = self.raw(raw);
         if let Some(v) = body {
             call = call.body(v.clone());
         }
@@ -824,16 +792,8 @@ impl CallInput for input::GetCustomerUser {
         _body: Option<&'r Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
-        let mut call = raw.get_customer_user();
-        if let Some(v) = &self.customer_id {
-            call = call.customer_id(v.clone());
-        }
-        if let Some(v) = &self.customer_user_id {
-            call = call.customer_user_id(v.clone());
-        }
-        if let Some(v) = &self.provider_instance_id {
-            call = call.provider_instance_id(v.clone());
-        }
+        #[allow(unused_mut)]
+        let mut call = self.raw(raw);
         call.send()
     }
 }
@@ -875,16 +835,8 @@ impl CallInput for input::ListCustomerLicenses {
         _body: Option<&'r Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
-        let mut call = raw.list_customer_licenses();
-        if let Some(v) = &self.customer_id {
-            call = call.customer_id(v.clone());
-        }
-        if let Some(v) = &self.provider_instance_id {
-            call = call.provider_instance_id(v.clone());
-        }
-        if let Some(v) = &self.reseller_id {
-            call = call.reseller_id(v.clone());
-        }
+        #[allow(unused_mut)]
+        let mut call = self.raw(raw);
         call.send()
     }
 }
@@ -918,13 +870,8 @@ impl CallInput for input::ListCustomerPortalUsers {
         _body: Option<&'r Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
-        let mut call = raw.list_customer_portal_users();
-        if let Some(v) = &self.customer_id {
-            call = call.customer_id(v.clone());
-        }
-        if let Some(v) = &self.reseller_id {
-            call = call.reseller_id(v.clone());
-        }
+        #[allow(unused_mut)]
+        let mut call = self.raw(raw);
         call.send()
     }
 }
@@ -1011,25 +958,8 @@ impl CallInput for input::ListCustomerUsers {
         _body: Option<&'r Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
-        let mut call = raw.list_customer_users();
-        if let Some(v) = &self.customer_id {
-            call = call.customer_id(v.clone());
-        }
-        if let Some(v) = &self.provider_instance_id {
-            call = call.provider_instance_id(v.clone());
-        }
-        if let Some(v) = &self.page_number {
-            call = call.page_number(v.clone());
-        }
-        if let Some(v) = &self.page_size {
-            call = call.page_size(v.clone());
-        }
-        if let Some(v) = &self.sort_property_name {
-            call = call.sort_property_name(v.clone());
-        }
-        if let Some(v) = &self.reseller_id {
-            call = call.reseller_id(v.clone());
-        }
+        #[allow(unused_mut)]
+        let mut call = self.raw(raw);
         call.send()
     }
 }
@@ -1109,13 +1039,8 @@ impl CallInput for input::ResetCustomerUserPassword {
         body: Option<&'r Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
-        let mut call = raw.reset_customer_user_password();
-        if let Some(v) = &self.customer_id {
-            call = call.customer_id(v.clone());
-        }
-        if let Some(v) = &self.customer_user_id {
-            call = call.customer_user_id(v.clone());
-        }
+        #[allow(unused_mut)]
+        let mut call = self.raw(raw);
         if let Some(v) = body {
             call = call.body(v.clone());
         }
@@ -1185,13 +1110,8 @@ impl CallInput for input::UpdateCustomerUser {
         body: Option<&'r Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
-        let mut call = raw.update_customer_user();
-        if let Some(v) = &self.customer_id {
-            call = call.customer_id(v.clone());
-        }
-        if let Some(v) = &self.customer_user_id {
-            call = call.customer_user_id(v.clone());
-        }
+        #[allow(unused_mut)]
+        let mut call = self.raw(raw);
         if let Some(v) = body {
             call = call.body(v.clone());
         }

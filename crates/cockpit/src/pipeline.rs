@@ -85,6 +85,41 @@ pub trait CallInput:
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r;
 }
 
+/// The input struct of one operation, and how an attempt hands it to progenitor's builder,
+/// from one list of its parameters: `field: Type = "apiName"`. The generated glue names each
+/// parameter here once, and once in its setter.
+macro_rules! call_input {
+    (
+        $(#[$meta:meta])*
+        $name:ident => $method:ident {
+            $($field:ident: $ty:ty = $api:literal,)*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $(#[serde(rename = $api, default)] pub(crate) $field: Option<$ty>,)*
+        }
+
+        impl $name {
+            /// progenitor's builder for one attempt, with every parameter that was given.
+            pub(crate) fn raw<'r>(
+                &'r self,
+                raw: &'r cockpit_generated::Client,
+            ) -> cockpit_generated::builder::$name<'r> {
+                #[allow(unused_mut)]
+                let mut call = raw.$method();
+                $(if let Some(v) = &self.$field {
+                    call = call.$field(v.clone());
+                })*
+                call
+            }
+        }
+    };
+}
+pub(crate) use call_input;
+
 /// A call of one operation being put together: the client's methods (such as
 /// [`Client::get_customer_user`]) make one, its setters fill it, and [`send`](Self::send)
 /// sends it. It owns what it needs (the client is a cheap clone), so a call can be
