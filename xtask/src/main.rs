@@ -236,6 +236,16 @@ pub(crate) fn run(program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<
     Ok(())
 }
 
+/// Builds the standalone `cockpit-mock` (`target/debug/cockpit-mock`) the way `cargo test
+/// --workspace` builds it, so that after the tests there is nothing to do.
+pub(crate) fn standalone_mock() -> Result<()> {
+    run(
+        "cargo",
+        &["test", "--workspace", "--locked", "--quiet", "--no-run"],
+        &[],
+    )
+}
+
 /// The environment under which `cargo xtask test` runs every cargo after the format
 /// check: clippy as the compiler of the workspace's crates (see `test`).
 static LINTED: std::sync::OnceLock<Vec<(&str, String)>> = std::sync::OnceLock::new();

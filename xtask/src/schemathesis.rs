@@ -56,19 +56,10 @@ fn install(root: &Path) -> Result<String> {
 pub(crate) fn run() -> Result<()> {
     let root = workspace_root();
     let schemathesis = install(&root)?;
-    crate::run(
-        "cargo",
-        &[
-            "build",
-            "--locked",
-            "--quiet",
-            "-p",
-            "cockpit-mock",
-            "--bin",
-            "cockpit-mock",
-        ],
-        &[],
-    )?;
+    // The standalone mock, built as `cargo test --workspace` builds it (nothing to do
+    // after the tests): a `-p cockpit-mock` build would resolve other features and
+    // rebuild half the dependency tree.
+    crate::standalone_mock()?;
     let contract = root.join("crates/cockpit-mock/contract");
     let mut child = Command::new(root.join("target/debug/cockpit-mock"))
         .arg("--seed")

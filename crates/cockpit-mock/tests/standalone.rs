@@ -9,12 +9,14 @@ use std::{
 
 use cockpit_test_support::{CUSTOMER, USER, cli};
 
-/// The `cockpit` binary, built now so that it matches this tree (cargo builds it for
-/// `cargo test --workspace` anyway; this covers `cargo test -p cockpit-mock`).
+/// The `cockpit` binary, built now so that it matches this tree. It is built as
+/// `cargo test --workspace` builds it, so that after that there is nothing to do (a
+/// `-p cockpit-cli` build would resolve other features and rebuild half the dependency
+/// tree); this covers `cargo test -p cockpit-mock`.
 fn cockpit_binary() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
-        .args(["build", "--quiet", "-p", "cockpit-cli", "--bin", "cockpit"])
+        .args(["test", "--workspace", "--quiet", "--no-run"])
         .current_dir(cockpit_test_support::root())
         .status()
         .unwrap();
