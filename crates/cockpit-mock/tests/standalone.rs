@@ -15,7 +15,24 @@ use cockpit_test_support::{CUSTOMER, USER, cli};
 /// tree); this covers `cargo test -p cockpit-mock`.
 fn cockpit_binary() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    // Without the variables cargo set for this test (its package's name and manifest): a
+    // build script that reads them (ring's) would otherwise rebuild, here and again in the
+    // next plain cargo.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        if name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || name.starts_with("CARGO_BIN_EXE_")
+            || matches!(
+                name.as_str(),
+                "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE" | "CARGO_TARGET_TMPDIR"
+            )
+        {
+            command.env_remove(name);
+        }
+    }
+    let status = command
         .args(["test", "--workspace", "--quiet", "--no-run"])
         .current_dir(cockpit_test_support::root())
         .status()
