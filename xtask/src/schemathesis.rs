@@ -52,14 +52,17 @@ fn install(root: &Path) -> Result<String> {
     Ok(bin.to_string_lossy().to_string())
 }
 
-/// Runs the job; fails on any failure Schemathesis reports.
-pub(crate) fn run() -> Result<()> {
+/// Runs the job; fails on any failure Schemathesis reports. `build`: build the standalone
+/// mock first (`xtask test` has built it, and runs this beside `cargo doc`).
+pub(crate) fn run(build: bool) -> Result<()> {
     let root = workspace_root();
     let schemathesis = install(&root)?;
-    // The standalone mock, built as `cargo test --workspace` builds it (nothing to do
-    // after the tests): a `-p cockpit-mock` build would resolve other features and
-    // rebuild half the dependency tree.
-    crate::standalone_mock()?;
+    if build {
+        // The standalone mock, built as `cargo test --workspace` builds it (nothing to do
+        // after the tests): a `-p cockpit-mock` build would resolve other features and
+        // rebuild half the dependency tree.
+        crate::standalone_mock()?;
+    }
     let contract = root.join("crates/cockpit-mock/contract");
     let mut child = Command::new(root.join("target/debug/cockpit-mock"))
         .arg("--seed")
