@@ -14,11 +14,6 @@ use cockpit_test_support::{CUSTOMER, USER, cli};
 /// `-p cockpit-cli` build would resolve other features and rebuild half the dependency
 /// tree); this covers `cargo test -p cockpit-mock`.
 fn cockpit_binary() -> PathBuf {
-    let binary = PathBuf::from(env!("CARGO_BIN_EXE_cockpit-mock")).with_file_name("cockpit");
-    // `cargo xtask test` builds every binary before it runs the tests, and says so.
-    if std::env::var_os("COCKPIT_TEST_BINARIES_BUILT").is_some() {
-        return binary;
-    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
     // Without the variables cargo set for this test (its package's name and manifest): a
@@ -43,7 +38,7 @@ fn cockpit_binary() -> PathBuf {
         .status()
         .unwrap();
     assert!(status.success());
-    binary
+    PathBuf::from(env!("CARGO_BIN_EXE_cockpit-mock")).with_file_name("cockpit")
 }
 
 #[tokio::test(flavor = "multi_thread")]
