@@ -248,6 +248,30 @@ mod tests {
     }
 
     #[test]
+    fn operations_are_equal_by_id_and_show_their_data_and_bodies_answer_what_they_take() {
+        let (reset, get) = (
+            &operations::RESET_CUSTOMER_USER_PASSWORD,
+            &operations::GET_CUSTOMER_USER,
+        );
+        assert_eq!(reset, reset);
+        assert_ne!(reset, get);
+        let shown = format!("{reset:?}");
+        assert!(
+            shown.starts_with("Operation { id: \"resetCustomerUserPassword\", method: PATCH"),
+            "{shown}"
+        );
+        assert!(
+            shown.ends_with(", body: Json { required: true }, .. }"),
+            "{shown}"
+        );
+        use super::Body;
+        assert!(!Body::None.is_some() && !Body::None.is_required());
+        assert!(Body::Json { required: false }.is_some());
+        assert!(!Body::Json { required: false }.is_required());
+        assert!(Body::Json { required: true }.is_required());
+    }
+
+    #[test]
     fn limits_are_checked_on_typed_values_and_described_for_help() {
         let range = Limits {
             minimum: Some(1),
@@ -285,6 +309,12 @@ mod tests {
         );
         assert_eq!(text.describe(), "up to 3 characters");
         assert_eq!(Limits::default().describe(), "");
+        let both = Limits {
+            minimum: Some(1),
+            maximum: Some(5),
+            max_length: Some(3),
+        };
+        assert_eq!(both.describe(), "1 to 5, up to 3 characters");
         // The spec's own limits reach the data, by the spec's names.
         let display_name = Limits::of_property("CustomerUser", "displayName");
         assert_eq!(display_name.max_length, Some(50));
