@@ -284,12 +284,7 @@ fn list(
     let size = number("pageSize", 25)?;
     // The spec's range, as a strict server holds a request to it.
     if let Some(p) = operations::LIST_CUSTOMER_USERS.param("pageSize") {
-        let limits = p.limits;
-        if limits.minimum.is_some_and(|min| size < min)
-            || limits.maximum.is_some_and(|max| size > max)
-        {
-            return Err(format!("pageSize {size} is not {}", limits.describe()));
-        }
+        p.limits.check_int(p.name, size.into())?;
     }
     let mut users: Vec<&Value> = customer.users.iter().collect();
     let key = match received.param("sortPropertyName") {

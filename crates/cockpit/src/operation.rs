@@ -173,8 +173,9 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// Checks a whole number against `minimum` and `maximum`, naming the parameter.
-    pub(crate) fn check_int(&self, name: &str, n: i128) -> std::result::Result<(), String> {
+    /// Checks a whole number against `minimum` and `maximum`, naming the parameter: what
+    /// the SDK checks before sending, and what the mock holds a request to.
+    pub fn check_int(&self, name: &str, n: i128) -> std::result::Result<(), String> {
         if let Some(min) = self.minimum.filter(|min| n < i128::from(*min)) {
             return Err(format!("{name}: {n} is below the minimum of {min}"));
         }
