@@ -113,13 +113,13 @@ impl CallInput for input::AddThing {
     type Draft = types::builder::NewThing;
     fn attempt<'r>(
         &'r self,
-        body: Option<&'r Self::Body>,
+        body: Option<Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
         #[allow(unused_mut)]
         let mut call = self.raw(raw);
         if let Some(v) = body {
-            call = call.body(v.clone());
+            call = call.body(v);
         }
         call.send()
     }

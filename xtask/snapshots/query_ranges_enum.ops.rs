@@ -120,7 +120,7 @@ impl CallInput for input::ListThings {
     type Draft = ();
     fn attempt<'r>(
         &'r self,
-        _body: Option<&'r Self::Body>,
+        _body: Option<Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
         #[allow(unused_mut)]

@@ -95,7 +95,7 @@ impl CallInput for input::CreateThing {
     type Draft = ();
     fn attempt<'r>(
         &'r self,
-        _body: Option<&'r Self::Body>,
+        _body: Option<Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
         #[allow(unused_mut)]

@@ -844,7 +844,7 @@ fn operation(
                 }
             });
             applies.push(quote!(if let Some(v) = body {
-                call = call.body(v.clone());
+                call = call.body(v);
             }));
             match &body.builder {
                 Some((builder, props)) => {
@@ -945,7 +945,7 @@ fn operation(
             type Draft = #draft_ty;
             fn attempt<'r>(
                 &'r self,
-                #body_param: Option<&'r Self::Body>,
+                #body_param: Option<Self::Body>,
                 raw: &'r cockpit_generated::Client,
             ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
                 #[allow(unused_mut)]

@@ -307,6 +307,15 @@ impl Error {
         self
     }
 
+    /// Adds to the detail, after what it already says.
+    pub(crate) fn and_detail(mut self, more: &str) -> Self {
+        self.inner.detail = Some(match self.inner.detail.take() {
+            Some(d) => format!("{d}; {more}"),
+            None => more.to_string(),
+        });
+        self
+    }
+
     pub(crate) fn with_status(mut self, status: StatusCode) -> Self {
         self.inner.status = Some(status);
         self

@@ -743,13 +743,13 @@ impl CallInput for input::CreateCustomerPortalUser {
     type Draft = types::builder::PortalUserInput;
     fn attempt<'r>(
         &'r self,
-        body: Option<&'r Self::Body>,
+        body: Option<Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
         #[allow(unused_mut)]
         let mut call = self.raw(raw);
         if let Some(v) = body {
-            call = call.body(v.clone());
+            call = call.body(v);
         }
         call.send()
     }
@@ -789,7 +789,7 @@ impl CallInput for input::GetCustomerUser {
     type Draft = ();
     fn attempt<'r>(
         &'r self,
-        _body: Option<&'r Self::Body>,
+        _body: Option<Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
         #[allow(unused_mut)]
@@ -832,7 +832,7 @@ impl CallInput for input::ListCustomerLicenses {
     type Draft = ();
     fn attempt<'r>(
         &'r self,
-        _body: Option<&'r Self::Body>,
+        _body: Option<Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
         #[allow(unused_mut)]
@@ -867,7 +867,7 @@ impl CallInput for input::ListCustomerPortalUsers {
     type Draft = ();
     fn attempt<'r>(
         &'r self,
-        _body: Option<&'r Self::Body>,
+        _body: Option<Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
         #[allow(unused_mut)]
@@ -955,7 +955,7 @@ impl CallInput for input::ListCustomerUsers {
     type Draft = ();
     fn attempt<'r>(
         &'r self,
-        _body: Option<&'r Self::Body>,
+        _body: Option<Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
         #[allow(unused_mut)]
@@ -1036,13 +1036,13 @@ impl CallInput for input::ResetCustomerUserPassword {
     type Draft = types::builder::ResetPasswordRequest;
     fn attempt<'r>(
         &'r self,
-        body: Option<&'r Self::Body>,
+        body: Option<Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
         #[allow(unused_mut)]
         let mut call = self.raw(raw);
         if let Some(v) = body {
-            call = call.body(v.clone());
+            call = call.body(v);
         }
         call.send()
     }
@@ -1107,13 +1107,13 @@ impl CallInput for input::UpdateCustomerUser {
     type Draft = types::builder::UpdateCustomerUserRequest;
     fn attempt<'r>(
         &'r self,
-        body: Option<&'r Self::Body>,
+        body: Option<Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r {
         #[allow(unused_mut)]
         let mut call = self.raw(raw);
         if let Some(v) = body {
-            call = call.body(v.clone());
+            call = call.body(v);
         }
         call.send()
     }

@@ -78,9 +78,11 @@ pub trait CallInput:
     type Draft: From<Self::Body> + Default + Clone + fmt::Debug + Send + Sync + 'static;
 
     /// Sends the request once through `raw`, whose transport adds the pipeline's headers.
+    /// The body is moved into progenitor's builder, not cloned: a retry reads it back from
+    /// the bytes that the first attempt sent (see [`attempts`]).
     fn attempt<'r>(
         &'r self,
-        body: Option<&'r Self::Body>,
+        body: Option<Self::Body>,
         raw: &'r cockpit_generated::Client,
     ) -> impl Future<Output = RawResult<Self::Value, Self::ErrorBody>> + Send + 'r;
 }
@@ -531,7 +533,8 @@ async fn attempts<I: CallInput>(
     input: Result<Ready<I>>,
     started: Instant,
 ) -> Result<Response<I::Value>> {
-    let input = input.map_err(|e| e.with_correlation_id(correlation_id))?;
+    let Ready { input, mut body } = input.map_err(|e| e.with_correlation_id(correlation_id))?;
+    let sends_body = body.is_some();
     let inner = &client.inner;
     let tenant = match tenant {
         None => inner.tenant_header.clone(),
@@ -561,7 +564,7 @@ async fn attempts<I: CallInput>(
         })?;
         transport.set_authorization(bearer.header.clone());
         attempts = attempts.saturating_add(1);
-        let err = match input.input.attempt(input.body.as_ref(), &raw).await {
+        let err = match input.attempt(body.take(), &raw).await {
             Ok(value) => {
                 let status = value.status();
                 let value = value.into_inner();
@@ -618,6 +621,7 @@ async fn attempts<I: CallInput>(
             // A 401 was not processed: drop the refused token and replay once.
             inner.tokens.invalidate(&bearer);
             replayed_401 = true;
+            body = again(sends_body, &transport).map_err(|why| err.and_detail(&why))?;
             tracing::debug!(
                 attempt = attempts,
                 "401: refreshing the token and replaying once"
@@ -635,6 +639,7 @@ async fn attempts<I: CallInput>(
         {
             return Err(err);
         }
+        body = again(sends_body, &transport).map_err(|why| err.clone().and_detail(&why))?;
         tracing::debug!(
             attempt = attempts,
             delay_ms = delay.as_millis() as u64,
@@ -643,6 +648,22 @@ async fn attempts<I: CallInput>(
         );
         tokio::time::sleep(delay).await;
     }
+}
+
+/// The body for the next attempt, when the call has one: progenitor's builder took the
+/// last one, so it is read back from the bytes that were sent (the same bytes go again).
+/// Only a retry pays for this; the first attempt sends the caller's value, with no copy.
+fn again<B: DeserializeOwned>(
+    sends_body: bool,
+    transport: &CallTransport,
+) -> std::result::Result<Option<B>, String> {
+    if !sends_body {
+        return Ok(None);
+    }
+    transport
+        .sent_body()
+        .map(Some)
+        .map_err(|why| format!("it was not sent again: {why}"))
 }
 
 /// Reports what an answer carries that the spec does not say: one WARN event on the target

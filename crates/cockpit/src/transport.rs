@@ -19,6 +19,7 @@ use reqwest::{
     StatusCode,
     header::{AUTHORIZATION, CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue},
 };
+use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 const X_TENANT: HeaderName = HeaderName::from_static("x-tenant");
@@ -48,14 +49,24 @@ pub(crate) struct Seen {
     pub(crate) broke: bool,
 }
 
+/// The `Authorization` an attempt sends, and the body it sent.
+#[derive(Debug, Default)]
+struct Attempt {
+    /// Marked sensitive.
+    authorization: Option<HeaderValue>,
+    /// The serialized body (a copy of progenitor's bytes: reqwest's cheap clone of a
+    /// body is private), which a retry reads back.
+    body: Option<Bytes>,
+}
+
 /// The transport of one call: the headers it sets, and what its latest attempt's answer
 /// was.
 #[derive(Debug)]
 pub(crate) struct CallTransport {
     tenant: HeaderValue,
     correlation_id: HeaderValue,
-    /// The current attempt's `Authorization`, marked sensitive.
-    authorization: Mutex<Option<HeaderValue>>,
+    /// What the current attempt sends beside the fixed headers.
+    attempt: Mutex<Attempt>,
     seen: Mutex<Option<Box<Seen>>>,
     /// The cap on a success body.
     success_cap: usize,
@@ -69,7 +80,7 @@ impl CallTransport {
             tenant,
             // A hyphenated UUID is ASCII: always a valid header value.
             correlation_id: HeaderValue::from_str(id).unwrap_or(HeaderValue::from_static("")),
-            authorization: Mutex::new(None),
+            attempt: Mutex::new(Attempt::default()),
             seen: Mutex::new(None),
             success_cap,
         }
@@ -77,7 +88,23 @@ impl CallTransport {
 
     /// The `Authorization` that the next attempt sends.
     pub(crate) fn set_authorization(&self, value: HeaderValue) {
-        *self.authorization.lock().unwrap_or_else(|p| p.into_inner()) = Some(value);
+        self.lock_attempt().authorization = Some(value);
+    }
+
+    /// The body that the latest attempt sent, read back into its type for a retry: the
+    /// pipeline moves the body into progenitor's builder rather than keep a copy of its own.
+    pub(crate) fn sent_body<B: DeserializeOwned>(&self) -> Result<B, String> {
+        let attempt = self.lock_attempt();
+        let bytes = attempt
+            .body
+            .as_ref()
+            .ok_or("the request sent no body to send again")?;
+        serde_json::from_slice(bytes)
+            .map_err(|e| format!("the body sent could not be read back: {e}"))
+    }
+
+    fn lock_attempt(&self) -> std::sync::MutexGuard<'_, Attempt> {
+        self.attempt.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// What the latest attempt's answer was, where it was not a plain success; taking it
@@ -123,14 +150,14 @@ impl Transport for CallTransport {
         let headers = request.headers_mut();
         headers.insert(X_TENANT.clone(), self.tenant.clone());
         headers.insert(X_CORRELATION_ID.clone(), self.correlation_id.clone());
-        if let Some(auth) = self
-            .authorization
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-        {
+        let mut attempt = self.lock_attempt();
+        if let Some(auth) = attempt.authorization.clone() {
             headers.insert(AUTHORIZATION, auth);
         }
+        attempt.body = request
+            .body()
+            .and_then(reqwest::Body::as_bytes)
+            .map(Bytes::copy_from_slice);
     }
 
     fn on_response(&self, response: reqwest::Response) -> Received<'_> {
@@ -171,4 +198,41 @@ pub(crate) async fn read_capped(
         body.extend_from_slice(&chunk);
     }
     Ok((body.freeze(), false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(body: Option<&'static str>) -> reqwest::Request {
+        let mut request = reqwest::Request::new(
+            reqwest::Method::PATCH,
+            "https://api.cloudcockpit.com/x".parse().unwrap(),
+        );
+        *request.body_mut() = body.map(reqwest::Body::from);
+        request
+    }
+
+    #[test]
+    fn a_retry_reads_back_the_body_that_was_sent() {
+        let transport = CallTransport::new(HeaderValue::from_static("t"), Uuid::nil(), 1);
+        transport.on_request(&mut request(Some(r#"{"a":[1,"x"]}"#)));
+        let sent: serde_json::Value = transport.sent_body().unwrap();
+        assert_eq!(sent, serde_json::json!({"a": [1, "x"]}));
+        // The latest attempt counts: one with no body leaves nothing to send again.
+        transport.on_request(&mut request(None));
+        let none = transport.sent_body::<serde_json::Value>().unwrap_err();
+        assert_eq!(none, "the request sent no body to send again");
+    }
+
+    #[test]
+    fn a_body_that_does_not_read_back_says_so() {
+        let transport = CallTransport::new(HeaderValue::from_static("t"), Uuid::nil(), 1);
+        transport.on_request(&mut request(Some(r#"{"a":1}"#)));
+        let err = transport.sent_body::<Vec<u8>>().unwrap_err();
+        assert!(
+            err.starts_with("the body sent could not be read back: invalid type: map"),
+            "{err}"
+        );
+    }
 }

@@ -192,6 +192,11 @@ async fn a_401_refreshes_the_token_and_replays_once() {
         received[0].headers["x-correlation-id"], received[1].headers["x-correlation-id"],
         "the replay keeps the correlation id"
     );
+    assert!(!received[0].body.is_empty());
+    assert_eq!(
+        received[0].body, received[1].body,
+        "the replay sends the same body"
+    );
 }
 
 #[tokio::test]

@@ -73,6 +73,44 @@ async fn a_429_with_an_http_date_is_retried() {
 }
 
 #[tokio::test]
+async fn every_attempt_sends_the_same_body_secret_and_all() {
+    // The first attempt moves the body into the generated client; the others read it back
+    // from the bytes it sent. Both must be the caller's value, to the byte.
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let mut user = user();
+    user.display_name = Some("Zoë Ångström-Łukasz \"Z\" 😀".parse().unwrap());
+    user.temporary_password = Some("P@ss w0rd\u{e9}!".to_string().into());
+    user.location = None;
+    let done = reset_as(&retrying(&server.uri(), RetryPolicy::default()), user)
+        .await
+        .unwrap();
+    assert_eq!(done.attempts, 3);
+    let received = server.received_requests().await.unwrap();
+    assert_eq!(received.len(), 3);
+    let first: serde_json::Value = serde_json::from_slice(&received[0].body).unwrap();
+    assert_eq!(
+        first["customerUser"]["temporaryPassword"],
+        "P@ss w0rd\u{e9}!"
+    );
+    assert_eq!(first["customerUser"]["location"], serde_json::Value::Null);
+    assert_eq!(
+        first["customerUser"]["displayName"],
+        "Zoë Ångström-Łukasz \"Z\" 😀"
+    );
+    assert_eq!(received[0].body, received[1].body);
+    assert_eq!(received[0].body, received[2].body);
+}
+
+#[tokio::test]
 async fn a_500_is_never_sent_twice() {
     let server = MockServer::start().await;
     Mock::given(any())
