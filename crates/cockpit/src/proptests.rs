@@ -199,25 +199,51 @@ proptest! {
     /// Every duration and count of the policy and the builder, up to `Duration::MAX` and
     /// `u32::MAX`: nothing panics, and no wait is longer than a day.
     #[test]
-    fn any_policy_and_builder_settings_are_clamped(
+    fn any_policy_is_clamped(
         base in any_duration(),
         max in any_duration(),
         retry_after in any_duration(),
         deadline in proptest::option::of(any_duration()),
         attempts in any::<u32>(),
         attempt in any::<u32>(),
-        connect in any_duration(),
-        timeout in any_duration(),
     ) {
-        let policy = RetryPolicy::default()
-            .max_attempts(attempts)
-            .backoff(base, max)
-            .max_retry_after(retry_after)
-            .deadline(deadline);
+        let policy = any_policy(base, max, retry_after, deadline, attempts);
         prop_assert!(policy.attempts() >= 1);
         prop_assert!(policy.deadline_after().unwrap_or_default() <= LONGEST);
         prop_assert!(policy.delay(attempt, None) <= LONGEST);
         prop_assert!(policy.delay(attempt, Some(Duration::MAX)) <= LONGEST);
+    }
+}
+
+fn any_policy(
+    base: Duration,
+    max: Duration,
+    retry_after: Duration,
+    deadline: Option<Duration>,
+    attempts: u32,
+) -> RetryPolicy {
+    RetryPolicy::default()
+        .max_attempts(attempts)
+        .backoff(base, max)
+        .max_retry_after(retry_after)
+        .deadline(deadline)
+}
+
+proptest! {
+    // Each case builds a client, whose TLS set-up reads the platform's certificates (some
+    // 25 ms in a test build): fewer cases, with the timeouts' edges among them.
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_builder_settings_build_a_client(
+        base in any_duration(),
+        max in any_duration(),
+        deadline in proptest::option::of(any_duration()),
+        attempts in any::<u32>(),
+        connect in any_duration(),
+        timeout in any_duration(),
+    ) {
+        let policy = any_policy(base, max, base, deadline, attempts);
         let client = crate::Client::builder()
             .base_url("http://127.0.0.1:9")
             .tenant("portal.cloudcockpit.com")
