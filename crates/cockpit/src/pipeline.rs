@@ -79,7 +79,7 @@ pub trait CallInput:
 
     /// Sends the request once through `raw`, whose transport adds the pipeline's headers.
     /// The body is moved into progenitor's builder, not cloned: a retry reads it back from
-    /// the bytes that the first attempt sent (see [`attempts`]).
+    /// the bytes that the first attempt sent.
     fn attempt<'r>(
         &'r self,
         body: Option<Self::Body>,
