@@ -2,7 +2,8 @@
 //!
 //! Generation itself stays out of every build (it is `cargo xtask codegen`'s job): this
 //! script only compares the spec's fingerprint with the one in the generated file's header.
-//! Where the spec is absent, as in a packaged crate, it does nothing.
+//! `cloudcockpit.yaml` beside this script links to `openapi/cloudcockpit.yaml`, and the
+//! packaged crate holds a copy of it, so the check runs there too.
 
 use std::{fs, path::Path};
 
@@ -10,12 +11,19 @@ use sha2::{Digest, Sha256};
 
 fn main() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let spec = manifest.join("../../openapi/cloudcockpit.yaml");
+    let spec = manifest.join("cloudcockpit.yaml");
     let generated = manifest.join("src/generated_sdk.rs");
     println!("cargo::rerun-if-changed={}", spec.display());
     println!("cargo::rerun-if-changed={}", generated.display());
-    let Ok(spec_text) = fs::read_to_string(&spec) else {
-        return;
+    let spec_text = match fs::read_to_string(&spec) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!(
+                "error: cannot read the spec this client was generated from ({}): {e}",
+                spec.display()
+            );
+            std::process::exit(1);
+        }
     };
     // The same fingerprint as xtask's: SHA-256 of the text with `\n` line endings.
     let digest = Sha256::digest(spec_text.replace("\r\n", "\n").as_bytes());

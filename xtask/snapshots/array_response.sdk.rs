@@ -341,3 +341,8 @@ impl ::cockpit_generated::drift::Drift for types::Thing {
         report.unknown(&self.extra);
     }
 }
+/// The SHA-256 of the OpenAPI document this client was generated from, in hex (of
+/// its text with `\n` line endings), as `cockpit --version` shows its start.
+pub const SPEC_SHA256: &str = "0b923f414c2db21129501604a6785f5b4e9ada8230fe8ff2b5401b4b16fb0848";
+/// The `info.version` of the OpenAPI document this client was generated from.
+pub const SPEC_VERSION: &str = "v1";

@@ -292,3 +292,8 @@ pub mod builder {
 pub mod prelude {
     pub use self::super::Client;
 }
+/// The SHA-256 of the OpenAPI document this client was generated from, in hex (of
+/// its text with `\n` line endings), as `cockpit --version` shows its start.
+pub const SPEC_SHA256: &str = "2294077e09f5070513debb3920a5b0e0112196af6fdd9ab401a27d0dd3725081";
+/// The `info.version` of the OpenAPI document this client was generated from.
+pub const SPEC_VERSION: &str = "v1";

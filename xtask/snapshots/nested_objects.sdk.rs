@@ -786,3 +786,8 @@ impl ::cockpit_generated::drift::Drift for types::Thing {
         report.unknown(&self.extra);
     }
 }
+/// The SHA-256 of the OpenAPI document this client was generated from, in hex (of
+/// its text with `\n` line endings), as `cockpit --version` shows its start.
+pub const SPEC_SHA256: &str = "135bb4ff7cd73cd000f64e56f0441c9a50c4f741f5dd54f9d6bab321d1e2c25e";
+/// The `info.version` of the OpenAPI document this client was generated from.
+pub const SPEC_VERSION: &str = "v1";

@@ -625,3 +625,8 @@ impl ::cockpit_generated::drift::Drift for types::ThingPage {
         report.unknown(&self.extra);
     }
 }
+/// The SHA-256 of the OpenAPI document this client was generated from, in hex (of
+/// its text with `\n` line endings), as `cockpit --version` shows its start.
+pub const SPEC_SHA256: &str = "7e8ca853c37492d0dc8747f9205b7a6f1e1c5e77fb83076dde68aca313fb5590";
+/// The `info.version` of the OpenAPI document this client was generated from.
+pub const SPEC_VERSION: &str = "v1";

@@ -431,3 +431,8 @@ impl ::cockpit_generated::drift::Drift for types::Thing {
         report.unknown(&self.extra);
     }
 }
+/// The SHA-256 of the OpenAPI document this client was generated from, in hex (of
+/// its text with `\n` line endings), as `cockpit --version` shows its start.
+pub const SPEC_SHA256: &str = "04b4e38ce1f978dace637a72703fdfd57024f799ffa9a93946ec40cfc8fd5f7d";
+/// The `info.version` of the OpenAPI document this client was generated from.
+pub const SPEC_VERSION: &str = "v1";

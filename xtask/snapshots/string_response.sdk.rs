@@ -267,3 +267,8 @@ pub mod builder {
 pub mod prelude {
     pub use self::super::Client;
 }
+/// The SHA-256 of the OpenAPI document this client was generated from, in hex (of
+/// its text with `\n` line endings), as `cockpit --version` shows its start.
+pub const SPEC_SHA256: &str = "cfce441903af67cc032fa2e42e3287ad240a5205aac5e6e3d988b4284bce85fd";
+/// The `info.version` of the OpenAPI document this client was generated from.
+pub const SPEC_VERSION: &str = "v1";

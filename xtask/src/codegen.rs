@@ -208,9 +208,21 @@ pub(crate) fn from_spec(text: &str, name: &str, progenitor: &str) -> Result<(Str
     sdk_file
         .items
         .extend(syn::parse2::<syn::File>(crate::directions::drift_impls(&file, &promises)?)?.items);
+    let fingerprint = fingerprint(text);
+    let spec_version = &original.info.version;
+    sdk_file.items.extend(
+        syn::parse2::<syn::File>(quote::quote! {
+            /// The SHA-256 of the OpenAPI document this client was generated from, in hex (of
+            /// its text with `\n` line endings), as `cockpit --version` shows its start.
+            pub const SPEC_SHA256: &str = #fingerprint;
+            /// The `info.version` of the OpenAPI document this client was generated from.
+            pub const SPEC_VERSION: &str = #spec_version;
+        })?
+        .items,
+    );
     let sdk = prettyplease::unparse(&sdk_file);
     let facade = crate::facade::render(&original, &spec, generator.get_type_space(), &file)?;
-    let header = header(name, &fingerprint(text), progenitor, &adjustments);
+    let header = header(name, &fingerprint, progenitor, &adjustments);
     Ok((format!("{header}{sdk}"), format!("{header}{facade}")))
 }
 

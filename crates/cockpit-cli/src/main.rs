@@ -119,6 +119,49 @@ Examples:
     /// Customer licenses: list (a convenience over list-customer-licenses)
     #[command(subcommand)]
     Licenses(users::Licenses),
+    /// Print a shell completion script: `cockpit completions bash > /etc/bash_completion.d/cockpit`,
+    /// or `source <(cockpit completions bash)` for this shell only
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), as `cargo xtask man` writes it: `cockpit man | man -l -`
+    Man,
+}
+
+/// Prints the completion script of `shell` for the whole command, generated subcommands
+/// included.
+fn completions(sub: &ArgMatches) -> ExitCode {
+    let Some(shell) = sub.get_one::<clap_complete::Shell>("shell").copied() else {
+        return ExitCode::from(exit::INVALID_INPUT);
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command(), "cockpit", &mut script);
+    write_out(&script)
+}
+
+/// Prints the manual page of the whole command.
+fn man() -> ExitCode {
+    let mut page = Vec::new();
+    if let Err(e) = clap_mangen::Man::new(command()).render(&mut page) {
+        eprintln!("error: could not render the manual page: {e}");
+        return ExitCode::FAILURE;
+    }
+    write_out(&page)
+}
+
+/// Writes `bytes` to stdout; a reader that went away is exit code 7, as `--help` says.
+fn write_out(bytes: &[u8]) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: could not write to stdout: {e}");
+            ExitCode::from(exit::DONE_NOT_SHOWN)
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -175,8 +218,32 @@ struct UserFields {
     temporary_password_env: Option<String>,
 }
 
+/// The whole command: the conveniences, a subcommand per operation, and a version that
+/// names the spec the tool speaks.
+fn command() -> clap::Command {
+    operations::with_operations(Cli::command()).version(version())
+}
+
+/// `0.2.0 (spec 1.0.0, sha256 1a2b3c4d5e6f)`: the crate's version and the spec it was
+/// generated from, by its `info.version` and the start of its SHA-256.
+fn version() -> String {
+    let sha = cockpit::SPEC_SHA256
+        .get(..12)
+        .unwrap_or(cockpit::SPEC_SHA256);
+    format!(
+        "{} (spec {}, sha256 {sha})",
+        env!("CARGO_PKG_VERSION"),
+        cockpit::SPEC_VERSION
+    )
+}
+
 fn main() -> ExitCode {
-    let matches = operations::with_operations(Cli::command()).get_matches();
+    let matches = command().get_matches();
+    match matches.subcommand() {
+        Some(("completions", sub)) => return completions(sub),
+        Some(("man", _)) => return man(),
+        _ => {}
+    }
     let conn = match Connection::from_arg_matches(&matches) {
         Ok(conn) => conn,
         Err(e) => e.exit(),
@@ -273,6 +340,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::ResetPassword(args) => args,
         Command::Users(users) => return users::run_users(&cli.conn, users).await,
         Command::Licenses(licenses) => return users::run_licenses(&cli.conn, licenses).await,
+        // `main` prints these before any runtime starts; they make no call.
+        Command::Completions { .. } | Command::Man => return Ok(()),
     };
     let client = client(&cli.conn)?;
     let user = if args.fetch_user {

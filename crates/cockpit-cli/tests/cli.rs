@@ -606,3 +606,94 @@ async fn odd_token_lifetimes_and_types_never_panic_the_tool() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn version_names_the_crate_and_the_spec() {
+    let run = cockpit(&["--version"], &[], "").await;
+    assert_eq!(run.code, Some(0));
+    let sha = cockpit::SPEC_SHA256.get(..12).unwrap();
+    assert_eq!(
+        run.stdout.trim(),
+        format!(
+            "cockpit {} (spec {}, sha256 {sha})",
+            env!("CARGO_PKG_VERSION"),
+            cockpit::SPEC_VERSION
+        )
+    );
+    // The hash is of the spec in the repository, as codegen records it.
+    let spec =
+        std::fs::read_to_string(cockpit_test_support::root().join("openapi/cloudcockpit.yaml"))
+            .unwrap();
+    assert_eq!(spec, cockpit::SPEC);
+    assert_eq!(
+        cockpit_test_support::spec::spec()["info"]["version"],
+        cockpit::SPEC_VERSION
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn completion_scripts_source_in_bash_and_name_the_generated_subcommands() {
+    let run = cockpit(&["completions", "bash"], &[], "").await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let dir = std::env::temp_dir().join(format!("cockpit-completions-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("cockpit.bash");
+    std::fs::write(&script, &run.stdout).unwrap();
+    // Sourced by a real bash, it registers a completion function for `cockpit`, which
+    // offers the conveniences and the subcommands generated from the spec.
+    let out = std::process::Command::new("bash")
+        .arg("--norc")
+        .arg("-c")
+        .arg(
+            "source \"$1\" && complete -p cockpit && COMP_WORDS=(cockpit list-customer-) \
+             COMP_CWORD=1 COMP_LINE='cockpit list-customer-' COMP_POINT=22 && _cockpit cockpit \
+             list-customer- cockpit && printf '%s\\n' \"${COMPREPLY[@]}\"",
+        )
+        .arg("bash")
+        .arg(&script)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("-F _cockpit cockpit"), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l == "list-customer-users"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.lines().any(|l| l == "list-customer-portal-users"),
+        "{stdout}"
+    );
+    for shell in ["zsh", "fish", "powershell"] {
+        let run = cockpit(&["completions", shell], &[], "").await;
+        assert_eq!(run.code, Some(0), "{shell}: {}", run.stderr);
+        assert!(run.stdout.contains("reset-password"), "{shell}");
+    }
+    let run = cockpit(&["completions", "tcsh"], &[], "").await;
+    assert_eq!(run.code, Some(2));
+    assert!(
+        run.stderr.contains("invalid value 'tcsh'"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_manual_page_documents_every_subcommand() {
+    let run = cockpit(&["man"], &[], "").await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stdout.contains(".TH cockpit 1"), "{}", run.stdout);
+    for op in cockpit::OPERATIONS {
+        assert!(
+            run.stdout.contains(&op.command.replace('-', "\\-")),
+            "{} is missing from the manual page",
+            op.command
+        );
+    }
+    assert!(run.stdout.contains("reset\\-password"));
+}

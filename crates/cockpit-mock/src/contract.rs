@@ -29,12 +29,8 @@ use wiremock::{Match, Request, Respond, ResponseTemplate};
 
 use crate::{Received, tokens::Tokens};
 
-/// The spec the mock holds requests to.
-#[cfg(not(cockpit_fixture))]
-const SPEC: &str = include_str!("../../../openapi/cloudcockpit.yaml");
-/// The fixture's spec, when the fixture packages (crates/fixture) build these sources.
-#[cfg(cockpit_fixture)]
-const SPEC: &str = include_str!("../../fixture/openapi.yaml");
+/// The spec the mock holds requests to: the one the client was generated from.
+const SPEC: &str = cockpit::SPEC;
 
 /// The spec as JSON, parsed once for the process (`Null` if it does not parse, which
 /// [`Contract::from_spec`] reports).

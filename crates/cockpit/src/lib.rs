@@ -58,6 +58,9 @@ pub use cockpit_generated::types;
 /// was refused, in request types; an enum value of a response, kept open to values the
 /// spec does not list.
 pub use cockpit_generated::{Limited, Open, TooLong};
+/// The OpenAPI document this SDK was generated from: its text, the SHA-256 of that text
+/// (hex) and its `info.version`. `cockpit --version` names the last two.
+pub use cockpit_generated::{SPEC, SPEC_SHA256, SPEC_VERSION};
 pub use dynamic::{DynamicCall, redact_secrets};
 pub use env::{
     ENV_BASE_URL, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_TENANT, ENV_TIMEOUT, ENV_TOKEN,

@@ -4504,3 +4504,8 @@ impl ::cockpit_generated::drift::Drift for types::PortalUserRole {
         report.unknown(&self.extra);
     }
 }
+/// The SHA-256 of the OpenAPI document this client was generated from, in hex (of
+/// its text with `\n` line endings), as `cockpit --version` shows its start.
+pub const SPEC_SHA256: &str = "5172eea0f54b9a969dbca030630db45224228c1f513968de2ea6ca384e521808";
+/// The `info.version` of the OpenAPI document this client was generated from.
+pub const SPEC_VERSION: &str = "v1";

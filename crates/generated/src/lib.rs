@@ -54,6 +54,15 @@ mod secret;
 use std::{future::Future, pin::Pin, sync::Arc};
 
 pub use generated_sdk::*;
+
+/// The OpenAPI document this client was generated from, as text. In the repository,
+/// `crates/generated/cloudcockpit.yaml` is a link to `openapi/cloudcockpit.yaml`; the
+/// packaged crate holds a copy, so that the spec ships with the client made from it.
+#[cfg(not(cockpit_fixture))]
+pub const SPEC: &str = include_str!("../cloudcockpit.yaml");
+/// The fixture's spec, when the fixture packages (crates/fixture) build these sources.
+#[cfg(cockpit_fixture)]
+pub const SPEC: &str = include_str!("../../fixture/openapi.yaml");
 pub use limited::{Limited, TooLong};
 pub use narrow::Problems;
 pub use open::Open;
