@@ -593,7 +593,7 @@ fn parameter_in_header(
     resolve_parameter(p, components).map(|p| matches!(p, Parameter::Header { .. }))
 }
 
-fn resolve_parameter<'a>(
+pub(crate) fn resolve_parameter<'a>(
     p: &'a ReferenceOr<Parameter>,
     components: Option<&'a openapiv3::Components>,
 ) -> Option<&'a Parameter> {

@@ -15,6 +15,7 @@ mod downstream;
 mod facade;
 mod fixture;
 mod modules;
+mod release;
 mod schemathesis;
 #[cfg(test)]
 mod snapshots;
@@ -34,6 +35,13 @@ jobs:
   bench-build       time cold builds of a tiny app using cockpit and one using only reqwest
   modules           fail on an import cycle between the modules of a library crate
   schemathesis      run Schemathesis (pinned, from PyPI) against the standalone cockpit-mock
+  release-check [--baseline REV]
+                    the change's level (patch, minor, major) since REV (default: the last v*
+                    tag, else the merge base with main), from the spec's diff and
+                    cargo-semver-checks; fails when Cargo.toml's version is too low for it
+  changelog [--baseline REV]
+                    draft the API part of the next CHANGELOG.md entry from the spec's diff
+  man               write the CLI's manual page to target/man/cockpit.1
   test              run every check: fmt, clippy (as the compiler of the test build), tests (contract tests too), spec lint, cargo deny,
                     codegen --check, modules, fixture, downstream, schemathesis, the main job, docs";
 
@@ -60,6 +68,9 @@ fn job() -> Result<()> {
         ["bench-build"] => bench_build::run(),
         ["modules"] => modules::run(),
         ["schemathesis"] => schemathesis::run(true),
+        ["release-check", rest @ ..] => release::check(rest),
+        ["changelog", rest @ ..] => release::changelog(rest),
+        ["man"] => release::man(),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             Ok(())
@@ -129,6 +140,24 @@ fn test() -> Result<()> {
         "(advisories are not checked: the advisory database cannot be fetched here; see RELIABILITY.md)"
     );
     codegen::run(true)?;
+    println!("$ cargo xtask msrv");
+    release::msrv()?;
+    // The four published crates, packaged as crates.io would take them (manifests, files,
+    // and the order among them); the packaged client's own build is checked below.
+    run(
+        "cargo",
+        &[
+            "publish",
+            "--workspace",
+            "--dry-run",
+            "--locked",
+            "--no-verify",
+        ],
+        &[],
+    )?;
+    release::packaged_client_builds()?;
+    println!("$ cargo xtask release-check");
+    release::check(&[])?;
     println!("$ cargo xtask modules");
     modules::run()?;
     fixture::check()?;
