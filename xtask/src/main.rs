@@ -7,6 +7,7 @@
 //!   workspace, against the mock and the standalone mock.
 //! - `modules`: fail on an import cycle between the modules of a library crate.
 //! - `bench-build`: the cold build cost of depending on cockpit, against reqwest alone.
+//! - `release-check`, `changelog`, `man`, `msrv`: releases (see `release.rs`).
 
 mod bench_build;
 mod codegen;
@@ -42,8 +43,10 @@ jobs:
   changelog [--baseline REV]
                     draft the API part of the next CHANGELOG.md entry from the spec's diff
   man               write the CLI's manual page to target/man/cockpit.1
+  msrv              fail when a locked dependency needs a newer Rust than the workspace's rust-version
   test              run every check: fmt, clippy (as the compiler of the test build), tests (contract tests too), spec lint, cargo deny,
-                    codegen --check, modules, fixture, downstream, schemathesis, the main job, docs";
+                    codegen --check, msrv, publish --dry-run, the packaged client's build, release-check,
+                    modules, fixture, downstream, schemathesis, the main job, docs";
 
 fn main() -> ExitCode {
     // The error and its causes, without the backtrace that `RUST_BACKTRACE=1` would add to
@@ -71,6 +74,7 @@ fn job() -> Result<()> {
         ["release-check", rest @ ..] => release::check(rest),
         ["changelog", rest @ ..] => release::changelog(rest),
         ["man"] => release::man(),
+        ["msrv"] => release::msrv(),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             Ok(())

@@ -623,12 +623,8 @@ fn semver_checks(root: &Path, rev: &str) -> Result<Level> {
         eprint!("{text}");
         bail!("cargo-semver-checks failed without saying what the change needs");
     }
-    for line in text
-        .lines()
-        .filter(|l| l.contains("Summary") || l.contains("--- failure"))
-    {
-        println!("{}", line.trim());
-    }
+    // Its whole report: each failure names the item and where it was.
+    print!("{text}");
     Ok(level.unwrap_or(Level::Patch))
 }
 
