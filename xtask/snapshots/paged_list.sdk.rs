@@ -15,6 +15,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 pub mod types {
     ///`Thing`
     #[derive(::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[non_exhaustive]
     pub struct Thing {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -28,6 +29,7 @@ pub mod types {
     }
     ///`ThingPage`
     #[derive(::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[non_exhaustive]
     pub struct ThingPage {
         #[serde(
             rename = "hasNextPage",
@@ -71,7 +73,7 @@ pub mod types {
             fn default() -> Self {
                 Self {
                     name: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -152,7 +154,7 @@ pub mod types {
                     items: Ok(Default::default()),
                     total_count: Ok(Default::default()),
                     total_pages: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }

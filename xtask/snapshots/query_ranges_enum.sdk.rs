@@ -68,6 +68,7 @@ pub mod types {
     }
     ///`Thing`
     #[derive(::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[non_exhaustive]
     pub struct Thing {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -96,7 +97,7 @@ pub mod types {
             fn default() -> Self {
                 Self {
                     name: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }

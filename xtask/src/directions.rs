@@ -533,6 +533,10 @@ pub(crate) fn visitors(file: &mut syn::File) -> Result<(TokenStream, Vec<String>
                 .collect();
             *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
         }
+        // A response type is read, not built: `#[non_exhaustive]` lets a property added to
+        // the spec be a minor release rather than a breaking one (a struct literal in a
+        // user's crate would miss it). Its builder (`X::builder()`) still makes one.
+        s.attrs.push(syn::parse_quote!(#[non_exhaustive]));
         if !dropped {
             bail!(
                 "{}: keeps unknown properties but derives no Deserialize to replace",
@@ -615,5 +619,51 @@ pub(crate) fn visitors(file: &mut syn::File) -> Result<(TokenStream, Vec<String>
             }
         });
     }
+    empty_extra_by_default(types, &names);
     Ok((quote!(#(#out)*), names))
+}
+
+/// In the builders of the tolerant types (`types::builder`), an unset `extra` is an empty
+/// map, not a missing value: `CustomerUser::builder().display_name(…).try_into()` makes
+/// one, as a user's test of code that reads answers needs (the types are
+/// `#[non_exhaustive]`, so the builder is how another crate makes one).
+fn empty_extra_by_default(types: &mut [syn::Item], names: &[String]) {
+    let Some(builder) = types.iter_mut().find_map(|i| match i {
+        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut().map(|c| &mut c.1),
+        _ => None,
+    }) else {
+        return;
+    };
+    for item in builder.iter_mut() {
+        let syn::Item::Impl(imp) = item else { continue };
+        let is_default = imp
+            .trait_
+            .as_ref()
+            .and_then(|(path, _)| path.segments.last())
+            .is_some_and(|s| s.ident == "Default");
+        let syn::Type::Path(ty) = imp.self_ty.as_ref() else {
+            continue;
+        };
+        let tolerant = ty
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| names.iter().any(|n| s.ident == n));
+        if !(is_default && tolerant) {
+            continue;
+        }
+        for f in imp.items.iter_mut() {
+            let syn::ImplItem::Fn(f) = f else { continue };
+            for stmt in f.block.stmts.iter_mut() {
+                let syn::Stmt::Expr(syn::Expr::Struct(body), _) = stmt else {
+                    continue;
+                };
+                for field in body.fields.iter_mut() {
+                    if matches!(&field.member, syn::Member::Named(i) if i == "extra") {
+                        field.expr = syn::parse_quote!(Ok(Default::default()));
+                    }
+                }
+            }
+        }
+    }
 }

@@ -9,17 +9,14 @@ use cockpit_test_support::{PROVIDER_INSTANCE, TENANT, cli, cli_env};
 use serde_json::Value;
 
 fn user(n: usize) -> types::CustomerUser {
-    types::CustomerUser {
-        id: None,
-        display_name: Some(format!("User {n}").parse().unwrap()),
-        email: Some(format!("user{n}@contoso.example").parse().unwrap()),
-        first_name: None,
-        last_name: None,
-        location: Some("PT".into()),
-        temporary_password: None,
-        domain: Some("contoso.example".into()),
-        extra: Default::default(),
-    }
+    // A response type is `#[non_exhaustive]`: made with its builder.
+    types::CustomerUser::builder()
+        .display_name(Some(format!("User {n}")))
+        .email(Some(format!("user{n}@contoso.example")))
+        .location(Some("PT".to_string()))
+        .domain(Some("contoso.example".to_string()))
+        .try_into()
+        .unwrap()
 }
 
 async fn cockpit(mock: &MockCloudCockpit, args: &[&str], env: &[(&str, &str)]) -> cli::Run {

@@ -9,17 +9,13 @@ use cockpit_mock::MockCloudCockpit;
 use futures::TryStreamExt;
 
 fn user(name: &str, email: &str) -> Result<CustomerUser, Box<dyn std::error::Error>> {
-    Ok(CustomerUser {
-        id: None,
-        display_name: Some(name.parse()?),
-        email: Some(email.parse()?),
-        first_name: None,
-        last_name: None,
-        location: Some("PT".into()),
-        temporary_password: None,
-        domain: Some("contoso.example".into()),
-        extra: Default::default(),
-    })
+    // What the API holds, as an answer reads it: a response type is made with its builder.
+    Ok(CustomerUser::builder()
+        .display_name(Some(name.to_string()))
+        .email(Some(email.to_string()))
+        .location(Some("PT".to_string()))
+        .domain(Some("contoso.example".to_string()))
+        .try_into()?)
 }
 
 #[tokio::main]

@@ -6,17 +6,13 @@ use cockpit_mock::{MockCloudCockpit, Seed};
 use futures::TryStreamExt;
 
 fn user(name: &str, email: &str) -> types::CustomerUser {
-    types::CustomerUser {
-        id: None,
-        display_name: Some(name.parse().unwrap()),
-        email: Some(email.parse().unwrap()),
-        first_name: None,
-        last_name: None,
-        location: Some("PT".into()),
-        temporary_password: None,
-        domain: Some("contoso.example".into()),
-        extra: Default::default(),
-    }
+    types::CustomerUser::builder()
+        .display_name(Some(name.to_string()))
+        .email(Some(email.to_string()))
+        .location(Some("PT".to_string()))
+        .domain(Some("contoso.example".to_string()))
+        .try_into()
+        .unwrap()
 }
 
 #[tokio::test]

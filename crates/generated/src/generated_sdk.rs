@@ -42,6 +42,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 pub mod types {
     ///`CustomerLicense`
     #[derive(::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[non_exhaustive]
     pub struct CustomerLicense {
         #[serde(
             rename = "availableLicenses",
@@ -85,6 +86,7 @@ pub mod types {
     }
     ///`CustomerUser`
     #[derive(::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[non_exhaustive]
     pub struct CustomerUser {
         ///The customer user display name. This may be up to 50 characters.
         #[serde(
@@ -184,6 +186,7 @@ pub mod types {
     }
     ///Helper class to be used on paged collection entities
     #[derive(::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[non_exhaustive]
     pub struct CustomerUserPage {
         #[serde(
             rename = "continuationToken",
@@ -232,6 +235,7 @@ pub mod types {
     }
     ///This class is used to represent the details of an error and specifies the name of the property and the description of each of the errors associated with that property.
     #[derive(::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[non_exhaustive]
     pub struct ErrorDetail {
         ///A description of each error associated with the given property.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -252,6 +256,7 @@ pub mod types {
     }
     ///This class represents the response which is returned to consumers in case of an error, containing details about it, as well as the correlationId of the performed request so that consumers can supply us that id for us to provide support.
     #[derive(::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[non_exhaustive]
     pub struct ErrorResponse {
         ///The correlationId of the request that originated the error.
         #[serde(
@@ -339,6 +344,7 @@ pub mod types {
     }
     ///A model that is used to encapsulate the parameters needed to perform pagination queries.
     #[derive(::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[non_exhaustive]
     pub struct PaginationParameters {
         ///Indicates the number of the current page.
         #[serde(
@@ -362,6 +368,7 @@ pub mod types {
     }
     ///View model that represents a user.
     #[derive(::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[non_exhaustive]
     pub struct PortalUser {
         ///The email. This may be up to 255 characters.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -396,6 +403,7 @@ pub mod types {
     }
     ///View model that represents a group.
     #[derive(::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[non_exhaustive]
     pub struct PortalUserGroup {
         ///The id of the group.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -471,6 +479,7 @@ pub mod types {
     }
     ///`PortalUserRole`
     #[derive(::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[non_exhaustive]
     pub struct PortalUserRole {
         ///The name of the enumeration.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -597,7 +606,7 @@ pub mod types {
                     sku_id: Ok(Default::default()),
                     suspended_licenses: Ok(Default::default()),
                     total_licenses: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -790,7 +799,7 @@ pub mod types {
                     last_name: Ok(Default::default()),
                     location: Ok(Default::default()),
                     temporary_password: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -1174,7 +1183,7 @@ pub mod types {
                     pagination_parameters: Ok(Default::default()),
                     total_count: Ok(Default::default()),
                     total_pages: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -1339,7 +1348,7 @@ pub mod types {
                 Self {
                     description: Ok(Default::default()),
                     property_name: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -1441,7 +1450,7 @@ pub mod types {
                     errors: Ok(Default::default()),
                     status_code: Ok(Default::default()),
                     type_: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -1572,7 +1581,7 @@ pub mod types {
                 Self {
                     page_number: Ok(Default::default()),
                     page_size: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -1678,7 +1687,7 @@ pub mod types {
                     id: Ok(Default::default()),
                     last_name: Ok(Default::default()),
                     role: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -1819,7 +1828,7 @@ pub mod types {
                 Self {
                     id: Ok(Default::default()),
                     name: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -2105,7 +2114,7 @@ pub mod types {
             fn default() -> Self {
                 Self {
                     name: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
