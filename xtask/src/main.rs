@@ -45,8 +45,8 @@ jobs:
   man               write the CLI's manual page to target/man/cockpit.1
   msrv              fail when a locked dependency needs a newer Rust than the workspace's rust-version
   test              run every check: fmt, clippy (as the compiler of the test build), tests (contract tests too), spec lint, cargo deny,
-                    codegen --check, msrv, publish --dry-run, the packaged client's build, release-check,
-                    modules, fixture, downstream, schemathesis, the main job, docs";
+                    codegen --check, msrv, modules, fixture, downstream, the main job, schemathesis, docs,
+                    publish --dry-run, the packaged client's build, release-check";
 
 fn main() -> ExitCode {
     // The error and its causes, without the backtrace that `RUST_BACKTRACE=1` would add to
@@ -146,22 +146,6 @@ fn test() -> Result<()> {
     codegen::run(true)?;
     println!("$ cargo xtask msrv");
     release::msrv()?;
-    // The four published crates, packaged as crates.io would take them (manifests, files,
-    // and the order among them); the packaged client's own build is checked below.
-    run(
-        "cargo",
-        &[
-            "publish",
-            "--workspace",
-            "--dry-run",
-            "--locked",
-            "--no-verify",
-        ],
-        &[],
-    )?;
-    release::packaged_client_builds()?;
-    println!("$ cargo xtask release-check");
-    release::check(&[])?;
     println!("$ cargo xtask modules");
     modules::run()?;
     fixture::check()?;
@@ -231,6 +215,23 @@ fn test() -> Result<()> {
     if !doc.success() {
         bail!("`cargo {}` failed ({doc})", doc_args.join(" "));
     }
+    // The four published crates, packaged as crates.io would take them (manifests, files,
+    // and the order among them), then the packaged client checked on its own outside the
+    // repository: after the docs, whose check builds of the dependencies it can reuse.
+    run(
+        "cargo",
+        &[
+            "publish",
+            "--workspace",
+            "--dry-run",
+            "--locked",
+            "--no-verify",
+        ],
+        &[],
+    )?;
+    release::packaged_client_builds()?;
+    println!("$ cargo xtask release-check");
+    release::check(&[])?;
     println!("xtask test: every check passed");
     Ok(())
 }

@@ -719,8 +719,8 @@ fn rust_version(v: &str) -> Result<Version> {
     Version::parse(&full).with_context(|| format!("reading the rust-version {v:?}"))
 }
 
-/// The packaged `cockpit-generated` (from `cargo publish --dry-run`, in `target/package`)
-/// builds from the package alone, outside the repository: its spec is in the package, so
+/// The packaged `cockpit-generated` (`cargo package`, in `target/package`) builds from
+/// the package alone, outside the repository: its spec is in the package, so
 /// its build script's drift check runs there too. Checked, not linked (the tests build
 /// everything), with the workspace's target directory for the dependencies.
 pub(crate) fn packaged_client_builds() -> Result<()> {
@@ -729,6 +729,18 @@ pub(crate) fn packaged_client_builds() -> Result<()> {
         &std::fs::read_to_string(root.join("Cargo.toml")).context("reading Cargo.toml")?,
     )?;
     let name = format!("cockpit-generated-{version}");
+    crate::run(
+        "cargo",
+        &[
+            "package",
+            "--quiet",
+            "--locked",
+            "--no-verify",
+            "-p",
+            "cockpit-generated",
+        ],
+        &[],
+    )?;
     let archive = root.join("target/package").join(format!("{name}.crate"));
     let dir = std::env::temp_dir().join(format!("cockpit-packaged-{}", std::process::id()));
     std::fs::create_dir_all(&dir).context("creating a directory for the package")?;
