@@ -10,7 +10,13 @@ use std::{fs, path::Path};
 use sha2::{Digest, Sha256};
 
 fn main() {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Read when the script runs, not when it is compiled: cargo may reuse one compiled
+    // script for the same package unpacked elsewhere.
+    let Ok(manifest) = std::env::var("CARGO_MANIFEST_DIR") else {
+        eprintln!("error: cargo did not set CARGO_MANIFEST_DIR for the build script");
+        std::process::exit(1);
+    };
+    let manifest = Path::new(&manifest);
     let spec = manifest.join("cloudcockpit.yaml");
     let generated = manifest.join("src/generated_sdk.rs");
     println!("cargo::rerun-if-changed={}", spec.display());

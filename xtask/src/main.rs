@@ -43,6 +43,8 @@ jobs:
   changelog [--baseline REV]
                     draft the API part of the next CHANGELOG.md entry from the spec's diff
   man               write the CLI's manual page to target/man/cockpit.1
+  package           cargo publish --workspace --dry-run, then build the packaged
+                    cockpit-generated on its own, outside the repository
   msrv              fail when a locked dependency needs a newer Rust than the workspace's rust-version
   test              run every check: fmt, clippy (as the compiler of the test build), tests (contract tests too), spec lint, cargo deny,
                     codegen --check, msrv, modules, fixture, downstream, the main job, schemathesis, docs,
@@ -75,6 +77,22 @@ fn job() -> Result<()> {
         ["changelog", rest @ ..] => release::changelog(rest),
         ["man"] => release::man(),
         ["msrv"] => release::msrv(),
+        ["package"] => {
+            run(
+                "cargo",
+                &[
+                    "publish",
+                    "--workspace",
+                    "--dry-run",
+                    "--locked",
+                    "--no-verify",
+                    // A local run checks the tree as it is, committed or not.
+                    "--allow-dirty",
+                ],
+                &[],
+            )?;
+            release::packaged_client_builds(true)
+        }
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             Ok(())
@@ -226,10 +244,12 @@ fn test() -> Result<()> {
             "--dry-run",
             "--locked",
             "--no-verify",
+            // A local run checks the tree as it is, committed or not.
+            "--allow-dirty",
         ],
         &[],
     )?;
-    release::packaged_client_builds()?;
+    release::packaged_client_builds(false)?;
     println!("$ cargo xtask release-check");
     release::check(&[])?;
     println!("xtask test: every check passed");
