@@ -233,7 +233,7 @@ fn test() -> Result<()> {
     if !doc.success() {
         bail!("`cargo {}` failed ({doc})", doc_args.join(" "));
     }
-    // The four published crates, packaged as crates.io would take them (manifests, files,
+    // The four published crates, packaged as the registry would take them (manifests, files,
     // and the order among them), then the packaged client checked on its own outside the
     // repository: after the docs, whose check builds of the dependencies it can reuse.
     run(
