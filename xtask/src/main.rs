@@ -77,22 +77,7 @@ fn job() -> Result<()> {
         ["changelog", rest @ ..] => release::changelog(rest),
         ["man"] => release::man(),
         ["msrv"] => release::msrv(),
-        ["package"] => {
-            run(
-                "cargo",
-                &[
-                    "publish",
-                    "--workspace",
-                    "--dry-run",
-                    "--locked",
-                    "--no-verify",
-                    // A local run checks the tree as it is, committed or not.
-                    "--allow-dirty",
-                ],
-                &[],
-            )?;
-            release::packaged_client_builds(true)
-        }
+        ["package"] => release::package(true),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             Ok(())
@@ -236,20 +221,7 @@ fn test() -> Result<()> {
     // The four published crates, packaged as the registry would take them (manifests, files,
     // and the order among them), then the packaged client checked on its own outside the
     // repository: after the docs, whose check builds of the dependencies it can reuse.
-    run(
-        "cargo",
-        &[
-            "publish",
-            "--workspace",
-            "--dry-run",
-            "--locked",
-            "--no-verify",
-            // A local run checks the tree as it is, committed or not.
-            "--allow-dirty",
-        ],
-        &[],
-    )?;
-    release::packaged_client_builds(false)?;
+    release::package(false)?;
     println!("$ cargo xtask release-check");
     release::check(&[])?;
     println!("xtask test: every check passed");

@@ -719,6 +719,26 @@ fn rust_version(v: &str) -> Result<Version> {
     Version::parse(&full).with_context(|| format!("reading the rust-version {v:?}"))
 }
 
+/// `cargo publish --workspace --dry-run` of the four published crates (manifests, files,
+/// and the order among them), then the packaged client's own build: `always`, or when it
+/// changed since the last release (see [`packaged_client_builds`]).
+pub(crate) fn package(always: bool) -> Result<()> {
+    crate::run(
+        "cargo",
+        &[
+            "publish",
+            "--workspace",
+            "--dry-run",
+            "--locked",
+            "--no-verify",
+            // A local run checks the tree as it is, committed or not.
+            "--allow-dirty",
+        ],
+        &[],
+    )?;
+    packaged_client_builds(always)
+}
+
 /// The packaged `cockpit-generated` (`cargo package`, in `target/package`) builds from
 /// the package alone, outside the repository: its spec is in the package, so
 /// its build script's drift check runs there too. Checked, not linked (the tests build
@@ -728,7 +748,7 @@ fn rust_version(v: &str) -> Result<Version> {
 /// the dependencies), so `xtask test` runs it when `crates/generated`, the spec or the
 /// lock file changed since the baseline that `release-check` uses, and otherwise says so
 /// and skips; `cargo xtask package` runs it always.
-pub(crate) fn packaged_client_builds(always: bool) -> Result<()> {
+fn packaged_client_builds(always: bool) -> Result<()> {
     let rev = baseline(&[])?;
     let changed = git(&[
         "diff",
