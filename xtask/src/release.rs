@@ -744,7 +744,7 @@ pub(crate) fn package(always: bool) -> Result<()> {
 /// its build script's drift check runs there too. Checked, not linked (the tests build
 /// everything), with the workspace's target directory for the dependencies.
 ///
-/// The check costs some 25 s of a cold run (the package's own feature set rebuilds part of
+/// The check costs some 16 s of a cold CI run (the package's own feature set rebuilds part of
 /// the dependencies), so `xtask test` runs it when `crates/generated`, the spec or the
 /// lock file changed since the baseline that `release-check` uses, and otherwise says so
 /// and skips; `cargo xtask package` runs it always.
