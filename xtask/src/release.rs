@@ -607,9 +607,17 @@ fn semver_checks(root: &Path, rev: &str) -> Result<Level> {
     for name in PUBLISHED {
         args.extend(["--package", name]);
     }
-    println!("$ cargo {}", args.join(" "));
+    // Its builds go outside the clone, beside the other tools: the baseline's rustdoc and
+    // every registry dependency are then built once per machine, not once per clone. (It
+    // puts them under the target directory that `cargo metadata` reports.)
+    let target = crate::tools_dir(root).join("semver-checks-target");
+    println!(
+        "$ CARGO_TARGET_DIR=<tools>/semver-checks-target cargo {}",
+        args.join(" ")
+    );
     let out = command("cargo")
         .args(&args)
+        .env("CARGO_TARGET_DIR", &target)
         .current_dir(root)
         .output()
         .context("starting cargo-semver-checks")?;
