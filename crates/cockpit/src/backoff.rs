@@ -12,6 +12,9 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 /// overflow and no call waits past what anybody meant.
 pub(crate) const LONGEST: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// The tokens of a client's retry budget unless [`RetryPolicy::retry_budget`] sets others.
+pub const DEFAULT_RETRY_BUDGET: u32 = 500;
+
 /// How failed calls are retried. On by default; [`RetryPolicy::none`] turns it off.
 ///
 /// A call is sent again when the request cannot have been processed: the connection was
@@ -29,6 +32,14 @@ pub(crate) const LONGEST: Duration = Duration::from_secs(24 * 60 * 60);
 /// | backoff ([`backoff`](RetryPolicy::backoff)) | from 100 ms, doubling, up to 5 s, with full jitter |
 /// | `Retry-After` honoured up to ([`max_retry_after`](RetryPolicy::max_retry_after)) | 30 s |
 /// | all attempts and waits within ([`deadline`](RetryPolicy::deadline)) | 60 s |
+/// | retry budget, shared by the client's calls ([`retry_budget`](RetryPolicy::retry_budget)) | 500 tokens |
+///
+/// The retry budget is the AWS SDKs' standard one: a retry spends 5 tokens (10 after a
+/// timeout), a call that succeeds at its first attempt puts 1 back, and one that succeeds
+/// after retries puts back what its last retry spent. With fewer tokens than a retry
+/// costs, a failed call is returned as it is, and its message says that the budget is
+/// spent. So during an outage the client sends about one request per call once some 100
+/// retries have failed, rather than three.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     max_attempts: u32,
@@ -36,11 +47,12 @@ pub struct RetryPolicy {
     max_backoff: Duration,
     max_retry_after: Duration,
     deadline: Option<Duration>,
+    retry_budget: Option<u32>,
 }
 
 impl Default for RetryPolicy {
     /// Three attempts, backoff from 100 ms up to 5 s with full jitter, `Retry-After`
-    /// honoured up to 30 s, and all of it within 60 s.
+    /// honoured up to 30 s, all of it within 60 s, and a retry budget of 500 tokens.
     fn default() -> Self {
         RetryPolicy {
             max_attempts: 3,
@@ -48,6 +60,7 @@ impl Default for RetryPolicy {
             max_backoff: Duration::from_secs(5),
             max_retry_after: Duration::from_secs(30),
             deadline: Some(Duration::from_secs(60)),
+            retry_budget: Some(DEFAULT_RETRY_BUDGET),
         }
     }
 }
@@ -92,6 +105,19 @@ impl RetryPolicy {
     pub fn deadline(mut self, deadline: Option<Duration>) -> Self {
         self.deadline = deadline.map(|d| d.min(LONGEST));
         self
+    }
+
+    /// The tokens of the retry budget that all calls of a client share (`None`: no
+    /// budget, every call retries as the rest of the policy allows). See the table above
+    /// for what a retry spends and a success puts back.
+    #[must_use]
+    pub fn retry_budget(mut self, tokens: Option<u32>) -> Self {
+        self.retry_budget = tokens;
+        self
+    }
+
+    pub(crate) fn budget(&self) -> Option<u32> {
+        self.retry_budget
     }
 
     pub(crate) fn attempts(&self) -> u32 {

@@ -21,8 +21,20 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 const USER_AGENT: &str = concat!("cockpit/", env!("CARGO_PKG_VERSION"));
 
-/// A CloudCockpit API client. Cheap to clone: clones share one connection pool and one
-/// token cache.
+/// A CloudCockpit API client. Cheap to clone: clones share one connection pool, one
+/// token cache, and one view of the API's pressure:
+///
+/// - at most [`max_in_flight`](ClientBuilder::max_in_flight) calls on the wire at once
+///   (64 by default);
+/// - after a 429, or a 503 with `Retry-After`, every call of the client waits out the
+///   `Retry-After` before it is sent, and the client allows half as many calls in flight;
+///   each success lets one more back in per window's worth of successes (AIMD). Until the
+///   API pushes back, nothing waits;
+/// - one retry budget ([`RetryPolicy::retry_budget`]), so that an outage is not met
+///   with a retry of every call.
+///
+/// When one of these decides something, the call's span says so (`pressure.waited_ms`,
+/// `retry.refused`), and so does the error of a call that was not retried.
 ///
 /// ```no_run
 /// # async fn run() -> cockpit::Result<()> {
@@ -52,6 +64,8 @@ pub(crate) struct ClientInner {
     /// The timeout of one attempt, where this builder set the HTTP client's (not a
     /// caller's own client), for the words of a timeout.
     pub(crate) timeout: Option<Duration>,
+    /// The retry budget, the calls in flight and the shared slowdown.
+    pub(crate) pressure: crate::pressure::Pressure,
     /// The drift already reported, by operation, JSON path and kind: each once.
     pub(crate) drift_seen: std::sync::Mutex<DriftSeen>,
 }
@@ -120,6 +134,7 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     allow_insecure_http: bool,
     retry: Option<RetryPolicy>,
+    max_in_flight: Option<usize>,
     max_response_body: Option<usize>,
     bad_token: bool,
     /// The first problem a setter found (such as a malformed environment variable), which
@@ -182,6 +197,15 @@ impl ClientBuilder {
     /// unbounded read. (An error's body is read up to 1 MiB, whatever this says.)
     pub fn max_response_body(mut self, bytes: usize) -> Self {
         self.max_response_body = Some(bytes);
+        self
+    }
+
+    /// The most calls of this client (and its clones) on the wire at once; default
+    /// [`DEFAULT_MAX_IN_FLIGHT`](crate::DEFAULT_MAX_IN_FLIGHT) (64). More wait their turn,
+    /// in no particular order. After a 429 the client allows fewer for a while (see
+    /// [`Client`]'s docs); 0 counts as 1.
+    pub fn max_in_flight(mut self, calls: usize) -> Self {
+        self.max_in_flight = Some(calls);
         self
     }
 
@@ -250,6 +274,12 @@ impl ClientBuilder {
                 (http, Some(timeout))
             }
         };
+        let retry = self.retry.unwrap_or_default();
+        let pressure = crate::pressure::Pressure::new(
+            retry.budget(),
+            self.max_in_flight
+                .unwrap_or(crate::pressure::DEFAULT_MAX_IN_FLIGHT),
+        );
         Ok(Client {
             inner: Arc::new(ClientInner {
                 base_url: url.as_str().trim_end_matches('/').to_string(),
@@ -257,7 +287,8 @@ impl ClientBuilder {
                 tenant_header,
                 http,
                 tokens: TokenCache::new(provider),
-                retry: self.retry.unwrap_or_default(),
+                retry,
+                pressure,
                 max_response_body: self
                     .max_response_body
                     .unwrap_or(crate::transport::DEFAULT_MAX_RESPONSE_BODY),
@@ -278,6 +309,7 @@ impl fmt::Debug for ClientBuilder {
             .field("timeout", &self.timeout)
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("retry", &self.retry)
+            .field("max_in_flight", &self.max_in_flight)
             .finish_non_exhaustive()
     }
 }

@@ -260,6 +260,8 @@ struct Inner {
     retry_after: Option<Duration>,
     attempts: u32,
     retryable: bool,
+    /// The connection was never made: nothing reached the server.
+    never_connected: bool,
     /// The page of a paged walk that failed.
     page: Option<i32>,
     /// The JSON path in a success body that could not be read.
@@ -283,6 +285,7 @@ impl Error {
                 retry_after: None,
                 attempts: 0,
                 retryable: false,
+                never_connected: false,
                 page: None,
                 path: None,
                 source: None,
@@ -432,10 +435,14 @@ impl Error {
                 // Never connected (refused, or the connect timeout): nothing reached the
                 // server, so a retry is safe. Checked before the timeout, which a connect
                 // timeout also is.
-                _ if e.is_connect() => Error::new(ErrorKind::Connection)
-                    .with_detail(format!("could not connect: {}", root_cause(&e)))
-                    .retryable(true)
-                    .with_source(e.without_url()),
+                _ if e.is_connect() => {
+                    let mut err = Error::new(ErrorKind::Connection)
+                        .with_detail(format!("could not connect: {}", root_cause(&e)))
+                        .retryable(true)
+                        .with_source(e.without_url());
+                    err.inner.never_connected = true;
+                    err
+                }
                 _ if e.is_timeout() => Error::new(ErrorKind::Timeout)
                     .with_detail("no complete answer in time; the request may have been processed")
                     .with_source(e.without_url()),
@@ -598,6 +605,28 @@ impl Error {
     /// Whether the call timed out.
     pub fn is_timeout(&self) -> bool {
         self.inner.kind == ErrorKind::Timeout
+    }
+
+    /// Whether the request may have been processed, so that sending it again could do
+    /// its change twice: a timeout or a broken connection after it was sent, a 5xx other
+    /// than 503, or a success whose body could not be read. False when it provably was
+    /// not: nothing was sent, the connection was never made, or the API refused it (a
+    /// 4xx, or 503). For a call that changes something and failed this way, find out
+    /// what the API holds before sending it again.
+    pub fn may_have_been_processed(&self) -> bool {
+        if self.inner.attempts == 0 {
+            return false;
+        }
+        match (self.inner.kind, self.inner.status) {
+            (ErrorKind::Timeout | ErrorKind::Connection, None) => !self.inner.never_connected,
+            // The head of an answer came: the server had the request.
+            (ErrorKind::Timeout | ErrorKind::Connection, Some(_)) => true,
+            (_, Some(status)) => {
+                status.is_success()
+                    || (status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE)
+            }
+            _ => false,
+        }
     }
 
     /// Whether the error was raised before anything was sent: invalid input,

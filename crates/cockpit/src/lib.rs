@@ -24,6 +24,7 @@ mod error;
 mod operation;
 mod paging;
 mod pipeline;
+mod pressure;
 #[cfg(test)]
 mod proptests;
 mod response;
@@ -44,7 +45,7 @@ pub use auth::{
     AccessToken, ClientCredentials, DEFAULT_SCOPE, DEFAULT_TOKEN_LIFETIME, DEFAULT_TOKEN_URL,
     StaticToken, TokenFuture, TokenProvider,
 };
-pub use backoff::RetryPolicy;
+pub use backoff::{DEFAULT_RETRY_BUDGET, RetryPolicy};
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
 };
@@ -73,6 +74,7 @@ pub use generated_ops::{
 pub use operation::{Body, Kind, Limits, Operation, Param, ParamIn};
 pub use paging::Page;
 pub use pipeline::{CallBuilder, CallInput, RawResult, Whole};
+pub use pressure::DEFAULT_MAX_IN_FLIGHT;
 /// The HTTP status type that [`Error::status`] and [`Response::status`] carry.
 pub use reqwest::StatusCode;
 pub use response::Response;

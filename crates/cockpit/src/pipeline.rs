@@ -21,7 +21,11 @@
 //! 5. **Errors.** One conversion from the generated client's error, whatever error body
 //!    type the operation declares ([`Error::from_generated`]).
 //! 6. **Retries.** Decided by the retry classifiers from the error and the operation's
-//!    idempotency ([`retry::classify`]), within the policy's attempts and deadline.
+//!    idempotency ([`retry::classify`]), within the policy's attempts and deadline, and
+//!    the client's retry budget.
+//! 7. **Pressure.** Each attempt takes a place on the wire from the client's shared
+//!    state (`pressure`): it waits while the client has its most calls in flight, or
+//!    while a `Retry-After` that the API gave any of its calls has not passed.
 //!
 //! progenitor's hooks see only an operation id (`OperationInfo`) and can only return
 //! `reqwest` errors or strings, so the pipeline runs around the generated client rather
@@ -490,6 +494,8 @@ fn send<I: CallInput>(
         attempts = Empty,
         duration_ms = Empty,
         error.kind = Empty,
+        pressure.waited_ms = Empty,
+        retry.refused = Empty,
     );
     async move { run(&client, op, options.tenant, correlation_id, input).await }.instrument(span)
 }
@@ -543,8 +549,12 @@ async fn attempts<I: CallInput>(
             .map_err(|e| Error::invalid_input(e).with_correlation_id(correlation_id))?,
     };
     let policy = &inner.retry;
+    let pressure = &inner.pressure;
     let mut attempts = 0;
     let mut replayed_401 = false;
+    // What the last retry spent from the budget, which a success puts back.
+    let mut spent = 0;
+    let mut waited = std::time::Duration::ZERO;
     // One generated client and one transport for the call; each attempt takes what its
     // answer was from the transport before the next one starts.
     let transport = Arc::new(CallTransport::new(
@@ -563,9 +573,21 @@ async fn attempts<I: CallInput>(
                 .with_attempts(attempts)
         })?;
         transport.set_authorization(bearer.header.clone());
+        let (slot, wait) = pressure.slot().await;
+        if !wait.is_zero() {
+            waited = waited.saturating_add(wait);
+            tracing::Span::current().record("pressure.waited_ms", waited.as_millis() as u64);
+        }
         attempts = attempts.saturating_add(1);
         let err = match input.attempt(body.take(), &raw).await {
             Ok(value) => {
+                drop(slot);
+                pressure.succeeded();
+                pressure.refund(if spent == 0 {
+                    crate::pressure::SUCCESS_REFUND
+                } else {
+                    spent
+                });
                 let status = value.status();
                 let value = value.into_inner();
                 report_drift(client, op, &value);
@@ -617,6 +639,14 @@ async fn attempts<I: CallInput>(
         } else {
             err
         };
+        // The API pushed back: every call of the client slows down, not only this one.
+        if err.is_rate_limited()
+            || (err.status() == Some(reqwest::StatusCode::SERVICE_UNAVAILABLE)
+                && err.retry_after().is_some())
+        {
+            pressure.pushed_back(&slot, err.retry_after().map(|w| policy.delay(1, Some(w))));
+        }
+        drop(slot);
         if err.kind() == ErrorKind::Unauthorized && !replayed_401 && inner.tokens.can_refresh() {
             // A 401 was not processed: drop the refused token and replay once.
             inner.tokens.invalidate(&bearer);
@@ -639,6 +669,21 @@ async fn attempts<I: CallInput>(
         {
             return Err(err);
         }
+        let cost = if err.is_timeout() {
+            crate::pressure::TIMEOUT_RETRY_COST
+        } else {
+            crate::pressure::RETRY_COST
+        };
+        if !pressure.spend(cost) {
+            let (left, capacity) = pressure.budget().unwrap_or_default();
+            tracing::Span::current().record("retry.refused", "the retry budget is spent");
+            return Err(err.and_detail(&format!(
+                "not sent again: the client's retry budget is spent ({left} of {capacity} \
+                 tokens left, a retry costs {cost}); the API is failing many calls \
+                 (RetryPolicy::retry_budget sets the budget)"
+            )));
+        }
+        spent = cost;
         body = again(sends_body, &transport).map_err(|why| err.clone().and_detail(&why))?;
         tracing::debug!(
             attempt = attempts,

@@ -131,6 +131,7 @@ async fn accept_and_hang_times_out_once() {
     .await;
     let err = fails(&base, &requests).await;
     assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert!(err.may_have_been_processed(), "no answer: it may have been");
 }
 
 #[tokio::test]
@@ -145,6 +146,7 @@ async fn reset_mid_headers_is_a_connection_error_sent_once() {
     let err = fails(&base, &requests).await;
     assert_eq!(err.kind(), ErrorKind::Connection);
     assert!(!err.is_retryable());
+    assert!(err.may_have_been_processed(), "the request was sent");
 }
 
 #[tokio::test]

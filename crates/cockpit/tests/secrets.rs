@@ -58,14 +58,16 @@ fn debug_output_is_pinned_and_redacted() {
         "ClientBuilder { base_url: Some(\"https://api.cloudcockpit.com\"), tenant: Some(\"portal.cloudcockpit.com\"), \
          provider: Some(StaticToken(** redacted **)), connect_timeout: None, timeout: None, \
          allow_insecure_http: false, retry: Some(RetryPolicy { max_attempts: 1, base_backoff: 100ms, \
-         max_backoff: 5s, max_retry_after: 30s, deadline: Some(60s) }), .. }"
+         max_backoff: 5s, max_retry_after: 30s, deadline: Some(60s), retry_budget: Some(500) }), \
+         max_in_flight: None, .. }"
     );
     let client = builder.build().unwrap();
     assert_eq!(
         format!("{client:?}"),
         "Client { base_url: \"https://api.cloudcockpit.com\", tenant: \"portal.cloudcockpit.com\", \
          tokens: TokenCache { provider: StaticToken(** redacted **), .. }, retry: RetryPolicy { \
-         max_attempts: 1, base_backoff: 100ms, max_backoff: 5s, max_retry_after: 30s, deadline: Some(60s) }, .. }"
+         max_attempts: 1, base_backoff: 100ms, max_backoff: 5s, max_retry_after: 30s, deadline: Some(60s), \
+         retry_budget: Some(500) }, .. }"
     );
     let with_credentials = Client::builder()
         .tenant(TENANT)
