@@ -13,6 +13,8 @@ use cockpit::{
 };
 use serde_json::json;
 
+mod bulk;
+mod journal;
 mod operations;
 mod users;
 
@@ -24,6 +26,7 @@ mod exit {
     pub(crate) const API_ERROR: u8 = 5;
     pub(crate) const TRANSPORT: u8 = 6;
     pub(crate) const DONE_NOT_SHOWN: u8 = 7;
+    pub(crate) const SOME_LINES_FAILED: u8 = 8;
 }
 
 const EXIT_CODES: &str = "\
@@ -34,25 +37,28 @@ Exit codes:
   4  not found: the API answered 404
   5  any other API error: 400, 429 (rate limited), 5xx or an undocumented status
   6  transport failure: timeout, refused or broken connection
-  7  done, but the result could not be written to stdout (stderr has it): do not repeat";
+  7  done, but the result could not be written to stdout (stderr has it): do not repeat
+  8  with --input: some lines failed, were invalid or are in doubt (the summary names them)";
 
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(
     name = "cockpit",
     version,
     about = "Command-line tool for the CloudCockpit API",
     after_help = EXIT_CODES,
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     conn: Connection,
+    #[command(flatten)]
+    bulk: bulk::Bulk,
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Connection")]
-struct Connection {
+pub(crate) struct Connection {
     /// The portal's domain, sent as X-Tenant
     #[arg(long, env = "COCKPIT_TENANT", global = true)]
     tenant: Option<String>,
@@ -84,18 +90,22 @@ struct Connection {
     no_retry: bool,
     /// Print the outcome, and errors, as JSON
     #[arg(long, global = true)]
-    json: bool,
+    pub(crate) json: bool,
     /// Say on stderr where an answer differs from the spec (unknown properties, values
     /// over a documented limit), once per operation and property
     #[arg(long, global = true)]
     show_drift: bool,
+    /// The most of a success body that is read, in bytes (default 16 MiB); a longer
+    /// answer is an error that names this flag
+    #[arg(long, value_name = "BYTES", global = true)]
+    max_response_body: Option<usize>,
 }
 
 /// The hand-written conveniences. Every operation of the spec is also a subcommand of its
 /// own, named after its operationId, added from `cockpit::OPERATIONS` (see
 /// `operations.rs`).
-#[derive(Debug, Subcommand)]
-enum Command {
+#[derive(Debug, Clone, Subcommand)]
+pub(crate) enum Command {
     /// Reset a customer user's password, with a flag per field (a convenience over
     /// reset-customer-user-password)
     #[command(after_help = "\
@@ -164,13 +174,13 @@ fn write_out(bytes: &[u8]) -> ExitCode {
     }
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 struct ResetPassword {
     /// The customer (customerId)
     #[arg(long)]
     customer_id: Uuid,
     /// The customer user (customerUserId)
-    #[arg(long = "user-id")]
+    #[arg(long = "user-id", aliases = ["customer-user-id", "id"])]
     customer_user_id: Uuid,
     /// The provider instance (providerInstanceId)
     #[arg(long)]
@@ -190,7 +200,7 @@ struct ResetPassword {
 }
 
 /// The customerUser's fields as flags, or the whole object as JSON.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 struct UserFields {
     /// The customerUser object as JSON, from a file or - for stdin (instead of the flags below)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["display_name", "email", "first_name", "last_name", "location", "domain", "user_object_id"])]
@@ -238,7 +248,15 @@ fn version() -> String {
 }
 
 fn main() -> ExitCode {
-    let matches = command().get_matches();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // With --input, the lines give what the command line leaves out: required flags are
+    // checked on each line's own command line, not on this one.
+    let many = bulk::asked(&args);
+    let matches = if many {
+        bulk::relaxed(command()).get_matches_from(&args)
+    } else {
+        command().get_matches_from(&args)
+    };
     match matches.subcommand() {
         Some(("completions", sub)) => return completions(sub),
         Some(("man", _)) => return man(),
@@ -252,16 +270,6 @@ fn main() -> ExitCode {
     if conn.show_drift {
         show_drift();
     }
-    let job = match matches
-        .subcommand()
-        .and_then(|(name, sub)| operations::find(name).map(|op| (op, sub)))
-    {
-        Some((op, sub)) => Job::Operation(conn, op, sub.clone()),
-        None => match Cli::from_arg_matches(&matches) {
-            Ok(cli) => Job::Convenience(cli),
-            Err(e) => e.exit(),
-        },
-    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -272,9 +280,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = match job {
-        Job::Operation(conn, op, sub) => runtime.block_on(operations::run(&conn, op, &sub)),
-        Job::Convenience(cli) => runtime.block_on(run(cli)),
+    let outcome = if many {
+        let bulk = match bulk::Bulk::from_arg_matches(&matches) {
+            Ok(bulk) => bulk,
+            Err(e) => e.exit(),
+        };
+        runtime.block_on(bulk::run(conn, bulk, args, &matches))
+    } else {
+        runtime.block_on(async {
+            let job = Job::from_matches(&matches).map_err(Failure::Usage)?;
+            let client = client(&conn, None)?;
+            job.run(&conn, &client, &mut Out::stdout()).await
+        })
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -286,6 +303,7 @@ fn main() -> ExitCode {
             report(&e, json);
             ExitCode::from(code_for(&e))
         }
+        Err(Failure::Lines(code)) => ExitCode::from(code),
         Err(Failure::NotShown { result, error }) => {
             // The call went through: say so where it can still be read, so that nobody
             // sends it again to find out.
@@ -311,14 +329,53 @@ fn main() -> ExitCode {
 }
 
 /// What the command line asks for.
-enum Job {
+#[derive(Clone)]
+pub(crate) enum Job {
     /// An operation of the spec, by its generated subcommand.
-    Operation(Connection, &'static Operation, ArgMatches),
+    Operation(&'static Operation, ArgMatches),
     /// A hand-written convenience.
-    Convenience(Cli),
+    Convenience(Box<Cli>),
 }
 
-enum Failure {
+impl Job {
+    /// The job that `matches` (of the whole command) asks for.
+    pub(crate) fn from_matches(matches: &ArgMatches) -> anyhow::Result<Job> {
+        match matches
+            .subcommand()
+            .and_then(|(name, sub)| operations::find(name).map(|op| (op, sub)))
+        {
+            Some((op, sub)) => Ok(Job::Operation(op, sub.clone())),
+            None => Ok(Job::Convenience(Box::new(Cli::from_arg_matches(matches)?))),
+        }
+    }
+
+    /// Whether the job changes something, so that a line in doubt is not sent again
+    /// unless asked: a generated operation that is not idempotent, a reset, an update.
+    pub(crate) fn changes(&self) -> bool {
+        match self {
+            Job::Operation(op, _) => !op.idempotent,
+            Job::Convenience(cli) => matches!(
+                cli.command,
+                Command::ResetPassword(_) | Command::Users(users::Users::Update(_))
+            ),
+        }
+    }
+
+    /// Runs the job through `client`, writing what it prints to `out`.
+    pub(crate) async fn run(
+        self,
+        conn: &Connection,
+        client: &Client,
+        out: &mut Out,
+    ) -> Result<(), Failure> {
+        match self {
+            Job::Operation(op, sub) => operations::run(conn, client, op, &sub, out).await,
+            Job::Convenience(cli) => run(*cli, client, out).await,
+        }
+    }
+}
+
+pub(crate) enum Failure {
     Usage(anyhow::Error),
     Api(Error),
     /// The call succeeded, and writing its result to stdout failed (a closed pipe, a full
@@ -327,6 +384,8 @@ enum Failure {
         result: String,
         error: std::io::Error,
     },
+    /// With --input: the run ended, and printed its summary; the exit code.
+    Lines(u8),
 }
 
 impl From<Error> for Failure {
@@ -335,18 +394,71 @@ impl From<Error> for Failure {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Failure> {
+/// Where a job's output goes: stdout as it comes, or, for one line of --input, a buffer
+/// that the run prints with the line's outcome. It also keeps the status and correlation
+/// id of the job's last call.
+pub(crate) struct Out {
+    buffer: Option<Vec<String>>,
+    pub(crate) answered: Option<(u16, Uuid)>,
+}
+
+impl Out {
+    pub(crate) fn stdout() -> Out {
+        Out {
+            buffer: None,
+            answered: None,
+        }
+    }
+
+    pub(crate) fn buffered() -> Out {
+        Out {
+            buffer: Some(Vec::new()),
+            answered: None,
+        }
+    }
+
+    /// Prints one result line. On stdout it is not `println!`, which panics when stdout
+    /// is closed: the call has happened by now, and a reader that went away is exit code
+    /// 7.
+    pub(crate) fn line(&mut self, result: String) -> Result<(), Failure> {
+        match &mut self.buffer {
+            Some(lines) => {
+                lines.push(result);
+                Ok(())
+            }
+            None => {
+                let mut stdout = std::io::stdout().lock();
+                writeln!(stdout, "{result}")
+                    .and_then(|()| stdout.flush())
+                    .map_err(|error| Failure::NotShown { result, error })
+            }
+        }
+    }
+
+    /// Notes the status and correlation id of a call that went through.
+    pub(crate) fn answered<T>(&mut self, done: &cockpit::Response<T>) {
+        self.answered = Some((done.status.as_u16(), done.correlation_id));
+    }
+
+    /// The lines a buffered job printed.
+    pub(crate) fn into_lines(self) -> Vec<String> {
+        self.buffer.unwrap_or_default()
+    }
+}
+
+async fn run(cli: Cli, client: &Client, out: &mut Out) -> Result<(), Failure> {
     let args = match cli.command {
         Command::ResetPassword(args) => args,
-        Command::Users(users) => return users::run_users(&cli.conn, users).await,
-        Command::Licenses(licenses) => return users::run_licenses(&cli.conn, licenses).await,
+        Command::Users(users) => return users::run_users(&cli.conn, client, users, out).await,
+        Command::Licenses(licenses) => {
+            return users::run_licenses(&cli.conn, client, licenses, out).await;
+        }
         // `main` prints these before any runtime starts; they make no call.
         Command::Completions { .. } | Command::Man => return Ok(()),
     };
-    let client = client(&cli.conn)?;
     let user = if args.fetch_user {
         let found = users::fetch(
-            &client,
+            client,
             args.customer_id,
             args.customer_user_id,
             Some(args.provider_instance_id),
@@ -357,7 +469,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         customer_user(&args.fields).map_err(Failure::Usage)?
     };
     if args.dry_run {
-        return users::print_dry_run(args.provider_instance_id, &user);
+        return users::print_dry_run(args.provider_instance_id, &user, out);
     }
     let mut call = client
         .reset_customer_user_password()
@@ -369,7 +481,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         call = call.correlation_id(id);
     }
     let done = call.send().await?;
-    print_result(users::changed(
+    out.answered(&done);
+    out.line(users::changed(
         &cli.conn,
         ("reset", "password reset for customer user"),
         &done,
@@ -378,16 +491,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     ))
 }
 
-/// Prints the result of a call that went through. Not `println!`, which panics when stdout
-/// is closed: the call has happened by now.
-fn print_result(result: String) -> Result<(), Failure> {
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{result}")
-        .and_then(|()| stdout.flush())
-        .map_err(|error| Failure::NotShown { result, error })
-}
-
-fn client(conn: &Connection) -> Result<Client, Failure> {
+/// The client that `conn` describes; with `in_flight`, at most that many calls on the wire.
+pub(crate) fn client(conn: &Connection, in_flight: Option<usize>) -> Result<Client, Failure> {
     // The SDK's own reading of the `COCKPIT_*` variables, with each flag in place of its
     // variable (clap has already let a flag win over the environment): one implementation
     // of the precedence and the messages.
@@ -407,6 +512,12 @@ fn client(conn: &Connection) -> Result<Client, Failure> {
     let mut builder = ClientBuilder::from_vars(|name| value(name).map(Into::into));
     if conn.no_retry {
         builder = builder.retry_policy(RetryPolicy::none());
+    }
+    if let Some(bytes) = conn.max_response_body {
+        builder = builder.max_response_body(bytes);
+    }
+    if let Some(calls) = in_flight {
+        builder = builder.max_in_flight(calls);
     }
     Ok(builder.build()?)
 }

@@ -9,7 +9,7 @@ use clap::{Arg, ArgMatches, Command};
 use cockpit::{Kind, OPERATIONS, Operation, Uuid};
 use serde_json::json;
 
-use crate::{Connection, Failure, client, print_result, read_source};
+use crate::{Connection, Failure, Out, read_source};
 
 /// The operation whose subcommand is `name`.
 pub(crate) fn find(name: &str) -> Option<&'static Operation> {
@@ -83,10 +83,11 @@ fn subcommand(op: &'static Operation) -> Command {
 /// attempts beside it.
 pub(crate) async fn run(
     conn: &Connection,
+    client: &cockpit::Client,
     op: &'static Operation,
     matches: &ArgMatches,
+    out: &mut Out,
 ) -> Result<(), Failure> {
-    let client = client(conn)?;
     let mut call = client.call(op);
     for p in op.params {
         if p.kind == Kind::Integer {
@@ -110,6 +111,7 @@ pub(crate) async fn run(
         call = call.correlation_id(*id);
     }
     let mut done = call.send().await?;
+    out.answered(&done);
     cockpit::redact_secrets(&mut done.value);
     let result = if conn.json {
         json!({
@@ -130,7 +132,7 @@ pub(crate) async fn run(
     } else {
         serde_json::to_string_pretty(&done.value).unwrap_or_else(|_| done.value.to_string())
     };
-    print_result(result)
+    out.line(result)
 }
 
 #[cfg(test)]

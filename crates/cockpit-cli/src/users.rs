@@ -3,7 +3,7 @@
 //! list-customer-licenses), with the flags an operator uses, a table on a terminal and
 //! JSON Lines with `--json`.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 use clap::{Args, Subcommand, ValueEnum};
 use cockpit::{Client, Uuid, types};
@@ -12,9 +12,9 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
-use crate::{Connection, Failure, UserFields, client, print_result};
+use crate::{Connection, Failure, Out, UserFields};
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub(crate) enum Users {
     /// List a customer's users: a table, or JSON Lines (one user a line) with --json,
     /// streamed as pages arrive
@@ -30,7 +30,7 @@ Examples:
     Update(Box<UpdateUser>),
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub(crate) enum Licenses {
     /// List a customer's licenses: a table, or JSON Lines with --json
     List(ListLicenses),
@@ -45,7 +45,7 @@ pub(crate) enum Sort {
     UserPrincipalName,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct ListUsers {
     /// The customer (customerId)
     #[arg(long)]
@@ -57,7 +57,7 @@ pub(crate) struct ListUsers {
     #[arg(long, default_value_t = 100, value_parser = page_size(), help = page_size_help())]
     page_size: u32,
     /// The page to list, or with --all the page to start from (pageNumber)
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, alias = "page-number", default_value_t = 1)]
     page: i32,
     /// Walk every page from --page on, with a progress bar on a terminal
     #[arg(long)]
@@ -90,26 +90,26 @@ fn page_size_help() -> String {
     format!("Users a page, {limits} (pageSize)")
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct GetUser {
     /// The customer (customerId)
     #[arg(long)]
     customer_id: Uuid,
     /// The customer user (customerUserId)
-    #[arg(long = "user-id")]
+    #[arg(long = "user-id", aliases = ["customer-user-id", "id"])]
     customer_user_id: Uuid,
     /// The provider instance (providerInstanceId)
     #[arg(long)]
     provider_instance_id: Option<Uuid>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct UpdateUser {
     /// The customer (customerId)
     #[arg(long)]
     customer_id: Uuid,
     /// The customer user (customerUserId)
-    #[arg(long = "user-id")]
+    #[arg(long = "user-id", aliases = ["customer-user-id", "id"])]
     customer_user_id: Uuid,
     /// The provider instance (providerInstanceId)
     #[arg(long)]
@@ -121,7 +121,7 @@ pub(crate) struct UpdateUser {
     fields: UserFields,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct ListLicenses {
     /// The customer (customerId)
     #[arg(long)]
@@ -190,25 +190,30 @@ fn redacted(value: &impl serde::Serialize) -> serde_json::Value {
 pub(crate) fn print_dry_run(
     provider_instance: Uuid,
     user: &types::CustomerUserInput,
+    out: &mut Out,
 ) -> Result<(), Failure> {
     let body = json!({"providerInstanceId": provider_instance, "customerUser": redacted(user)});
-    print_result(serde_json::to_string_pretty(&body).unwrap_or_else(|_| body.to_string()))
+    out.line(serde_json::to_string_pretty(&body).unwrap_or_else(|_| body.to_string()))
 }
 
-pub(crate) async fn run_users(conn: &Connection, users: Users) -> Result<(), Failure> {
-    let client = client(conn)?;
+pub(crate) async fn run_users(
+    conn: &Connection,
+    client: &Client,
+    users: Users,
+    out: &mut Out,
+) -> Result<(), Failure> {
     match users {
-        Users::List(args) => list(conn, &client, args).await,
+        Users::List(args) => list(conn, client, args, out).await,
         Users::Get(args) => {
             let user = fetch(
-                &client,
+                client,
                 args.customer_id,
                 args.customer_user_id,
                 args.provider_instance_id,
             )
             .await?;
             let json = redacted(&user);
-            print_result(if conn.json {
+            out.line(if conn.json {
                 json.to_string()
             } else {
                 serde_json::to_string_pretty(&json).unwrap_or_else(|_| json.to_string())
@@ -219,7 +224,7 @@ pub(crate) async fn run_users(conn: &Connection, users: Users) -> Result<(), Fai
                 Some(_) => crate::customer_user(&args.fields).map_err(Failure::Usage)?,
                 None => {
                     let found = fetch(
-                        &client,
+                        client,
                         args.customer_id,
                         args.customer_user_id,
                         Some(args.provider_instance_id),
@@ -229,7 +234,7 @@ pub(crate) async fn run_users(conn: &Connection, users: Users) -> Result<(), Fai
                 }
             };
             if args.dry_run {
-                return print_dry_run(args.provider_instance_id, &user);
+                return print_dry_run(args.provider_instance_id, &user, out);
             }
             let done = client
                 .update_customer_user()
@@ -239,7 +244,8 @@ pub(crate) async fn run_users(conn: &Connection, users: Users) -> Result<(), Fai
                 .customer_user(user)
                 .send()
                 .await?;
-            print_result(changed(
+            out.answered(&done);
+            out.line(changed(
                 conn,
                 ("updated", "updated customer user"),
                 &done,
@@ -250,21 +256,14 @@ pub(crate) async fn run_users(conn: &Connection, users: Users) -> Result<(), Fai
     }
 }
 
-/// Writes lines to stdout as they come; a closed stdout (`| head`) ends the listing
-/// quietly: a list changes nothing, so there is nothing to report.
-struct Lines(std::io::StdoutLock<'static>);
-
-impl Lines {
-    fn write(&mut self, line: &str) -> Result<bool, Failure> {
-        match writeln!(self.0, "{line}") {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
-            Err(e) => Err(Failure::Usage(anyhow::anyhow!("writing to stdout: {e}"))),
-        }
-    }
-}
-
-async fn list(conn: &Connection, client: &Client, args: ListUsers) -> Result<(), Failure> {
+/// Lists users, writing each page's users as it arrives. A reader of stdout that went away
+/// (`| head`) ends the listing with exit code 7, as `--help` says.
+async fn list(
+    conn: &Connection,
+    client: &Client,
+    args: ListUsers,
+    out: &mut Out,
+) -> Result<(), Failure> {
     let mut call = client
         .list_customer_users()
         .customer_id(args.customer_id)
@@ -290,7 +289,6 @@ async fn list(conn: &Connection, client: &Client, args: ListUsers) -> Result<(),
     } else {
         ProgressBar::hidden()
     };
-    let mut out = Lines(std::io::stdout().lock());
     let mut table = user_table();
     let mut pages = std::pin::pin!(call.pages());
     while let Some(page) = pages.next().await {
@@ -302,9 +300,7 @@ async fn list(conn: &Connection, client: &Client, args: ListUsers) -> Result<(),
         progress.inc(page.items.len() as u64);
         for user in &page.items {
             if conn.json {
-                if !out.write(&redacted(user).to_string())? {
-                    return Ok(());
-                }
+                out.line(redacted(user).to_string())?;
             } else {
                 table.add_row(user_row(user));
             }
@@ -315,7 +311,7 @@ async fn list(conn: &Connection, client: &Client, args: ListUsers) -> Result<(),
     }
     progress.finish_and_clear();
     if !conn.json {
-        out.write(&table.to_string())?;
+        out.line(table.to_string())?;
     }
     Ok(())
 }
@@ -337,9 +333,13 @@ fn user_row(user: &types::CustomerUser) -> Vec<String> {
     ]
 }
 
-pub(crate) async fn run_licenses(conn: &Connection, licenses: Licenses) -> Result<(), Failure> {
+pub(crate) async fn run_licenses(
+    conn: &Connection,
+    client: &Client,
+    licenses: Licenses,
+    out: &mut Out,
+) -> Result<(), Failure> {
     let Licenses::List(args) = licenses;
-    let client = client(conn)?;
     let mut call = client
         .list_customer_licenses()
         .customer_id(args.customer_id)
@@ -347,13 +347,12 @@ pub(crate) async fn run_licenses(conn: &Connection, licenses: Licenses) -> Resul
     if let Some(r) = args.reseller_id {
         call = call.reseller_id(r);
     }
-    let found = call.send().await?.value;
-    let mut out = Lines(std::io::stdout().lock());
+    let done = call.send().await?;
+    out.answered(&done);
+    let found = done.value;
     if conn.json {
         for license in &found {
-            if !out.write(&redacted(license).to_string())? {
-                break;
-            }
+            out.line(redacted(license).to_string())?;
         }
         return Ok(());
     }
@@ -379,6 +378,5 @@ pub(crate) async fn run_licenses(conn: &Connection, licenses: Licenses) -> Resul
             l.is_selected.map(|s| s.to_string()).unwrap_or_default(),
         ]);
     }
-    out.write(&table.to_string())?;
-    Ok(())
+    out.line(table.to_string())
 }

@@ -19,7 +19,7 @@
 use std::{
     sync::{
         Mutex,
-        atomic::{AtomicU32, Ordering},
+        atomic::{AtomicBool, AtomicU32, Ordering},
     },
     time::Duration,
 };
@@ -43,6 +43,9 @@ pub(crate) const SUCCESS_REFUND: u32 = 1;
 pub(crate) struct Pressure {
     budget: Option<Budget>,
     flow: Mutex<Flow>,
+    /// Whether the window is below its limit: until then a success has nothing to widen
+    /// and takes no lock.
+    narrowed: AtomicBool,
     /// Woken when a call leaves the wire, so that a waiting one may go.
     wake: Notify,
 }
@@ -63,6 +66,27 @@ struct Flow {
     epoch: u64,
     /// No call is sent before this: the latest `Retry-After` that the API asked for.
     not_before: Option<Instant>,
+    /// Calls waiting for a place: only then does a call leaving the wire wake one.
+    waiting: u32,
+}
+
+impl Flow {
+    /// A place on the wire, when the slowdown has passed and the window has room: the
+    /// window's epoch.
+    fn take(&mut self) -> Option<u64> {
+        if let Some(t) = self.not_before {
+            if t > Instant::now() {
+                return None;
+            }
+            self.not_before = None;
+        }
+        if f64::from(self.in_flight) < self.window.floor().max(1.0) {
+            self.in_flight = self.in_flight.saturating_add(1);
+            Some(self.epoch)
+        } else {
+            None
+        }
+    }
 }
 
 /// A call's place on the wire: given back when dropped.
@@ -76,8 +100,11 @@ impl Drop for Slot<'_> {
     fn drop(&mut self) {
         let mut flow = self.pressure.lock();
         flow.in_flight = flow.in_flight.saturating_sub(1);
+        let wake = flow.waiting > 0;
         drop(flow);
-        self.pressure.wake.notify_one();
+        if wake {
+            self.pressure.wake.notify_one();
+        }
     }
 }
 
@@ -97,7 +124,9 @@ impl Pressure {
                 window: f64::from(max),
                 epoch: 0,
                 not_before: None,
+                waiting: 0,
             }),
+            narrowed: AtomicBool::new(false),
             wake: Notify::new(),
         }
     }
@@ -111,7 +140,20 @@ impl Pressure {
     /// Waits until the API's slowdown has passed and the window has room, and takes a
     /// place on the wire. Returns how long it waited (zero when it did not).
     pub(crate) async fn slot(&self) -> (Slot<'_>, Duration) {
-        let mut since: Option<Instant> = None;
+        // The common case, before the API ever pushed back: one lock, no clock, no waiter.
+        {
+            let mut flow = self.lock();
+            if let Some(epoch) = flow.take() {
+                return (
+                    Slot {
+                        pressure: self,
+                        epoch,
+                    },
+                    Duration::ZERO,
+                );
+            }
+        }
+        let since = Instant::now();
         loop {
             // Registered before the check, so that a place given back between the check
             // and the wait is not missed.
@@ -120,42 +162,43 @@ impl Pressure {
             wake.as_mut().enable();
             let hold = {
                 let mut flow = self.lock();
-                let hold = flow.not_before.and_then(|t| {
-                    let now = Instant::now();
-                    (t > now).then_some(t)
-                });
-                if hold.is_none() {
-                    flow.not_before = None;
-                    if f64::from(flow.in_flight) < flow.window.floor().max(1.0) {
-                        flow.in_flight = flow.in_flight.saturating_add(1);
-                        let waited = since.map_or(Duration::ZERO, |s| s.elapsed());
-                        return (
-                            Slot {
-                                pressure: self,
-                                epoch: flow.epoch,
-                            },
-                            waited,
-                        );
-                    }
+                let hold = flow.not_before.filter(|t| *t > Instant::now());
+                if hold.is_none()
+                    && let Some(epoch) = flow.take()
+                {
+                    return (
+                        Slot {
+                            pressure: self,
+                            epoch,
+                        },
+                        since.elapsed(),
+                    );
                 }
+                flow.waiting = flow.waiting.saturating_add(1);
                 hold
             };
-            since.get_or_insert_with(Instant::now);
             match hold {
                 Some(until) => tokio::time::sleep_until(until).await,
                 None => wake.await,
             }
+            let mut flow = self.lock();
+            flow.waiting = flow.waiting.saturating_sub(1);
         }
     }
 
     /// The API pushed back on the call sent in `slot` (429, or 503 with `Retry-After`):
-    /// halve the window, once for the calls sent in the same window, and hold every call
-    /// for `wait`.
+    /// halve the window (from the calls in flight, if fewer), once for the calls sent in
+    /// the same window, and hold every call for `wait`.
     pub(crate) fn pushed_back(&self, slot: &Slot<'_>, wait: Option<Duration>) {
         let mut flow = self.lock();
         if slot.epoch == flow.epoch {
-            flow.window = (flow.window / 2.0).max(1.0);
+            // Half of what was in flight (this call included), as TCP halves its flight
+            // size: a window far above what the caller sends would take several cuts to
+            // slow anything.
+            let flying = f64::from(flow.in_flight.max(1));
+            flow.window = (flow.window.min(flying) / 2.0).max(1.0);
             flow.epoch = flow.epoch.wrapping_add(1);
+            self.narrowed.store(true, Ordering::Relaxed);
         }
         if let Some(wait) = wait.filter(|w| !w.is_zero()) {
             let until = Instant::now().checked_add(wait);
@@ -165,10 +208,16 @@ impl Pressure {
 
     /// A call succeeded: widen the window by one call per window's worth of successes.
     pub(crate) fn succeeded(&self) {
+        if !self.narrowed.load(Ordering::Relaxed) {
+            return;
+        }
         let mut flow = self.lock();
         let max = f64::from(flow.max);
         if flow.window < max {
             flow.window = (flow.window + 1.0 / flow.window).min(max);
+        }
+        if flow.window >= max {
+            self.narrowed.store(false, Ordering::Relaxed);
         }
     }
 
@@ -232,22 +281,30 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_pushback_halves_the_window_once_per_window_and_successes_widen_it_again() {
         let p = Pressure::new(None, 8);
-        let (a, waited) = p.slot().await;
-        assert_eq!(waited, Duration::ZERO);
-        let (b, _) = p.slot().await;
-        // Two 429s to calls sent in the same window: one cut.
-        p.pushed_back(&a, None);
-        p.pushed_back(&b, None);
-        assert_eq!(p.window(), 4.0);
-        drop((a, b));
+        let mut slots = Vec::new();
+        for _ in 0..6 {
+            let (slot, waited) = p.slot().await;
+            assert_eq!(waited, Duration::ZERO);
+            slots.push(slot);
+        }
+        // Two 429s to calls sent in the same window: one cut, to half the six in flight.
+        p.pushed_back(&slots[0], None);
+        p.pushed_back(&slots[1], None);
+        assert_eq!(p.window(), 3.0);
+        drop(slots);
         let (c, _) = p.slot().await;
+        let (d, _) = p.slot().await;
+        let (e, _) = p.slot().await;
         p.pushed_back(&c, None);
-        assert_eq!(p.window(), 2.0);
-        drop(c);
-        // Additive increase: one call per window's worth of successes.
+        p.pushed_back(&d, None);
+        assert_eq!(p.window(), 1.5);
+        drop((c, d, e));
+        // 1.5 lets one call in flight; successes widen it.
+        p.succeeded();
+        assert_eq!(p.window(), 1.5 + 1.0 / 1.5);
         p.succeeded();
         p.succeeded();
-        assert_eq!(p.window(), 2.0 + 0.5 + 1.0 / 2.5);
+        assert!(p.window() > 3.0 && p.window() < 3.1, "{}", p.window());
         for _ in 0..200 {
             p.succeeded();
         }
@@ -284,9 +341,11 @@ mod tests {
         p.pushed_back(&a, Some(Duration::from_secs(1)));
         drop(a);
         let started = tokio::time::Instant::now();
-        let (_b, waited) = p.slot().await;
+        let (b, waited) = p.slot().await;
         assert_eq!(started.elapsed(), Duration::from_secs(1));
         assert_eq!(waited, Duration::from_secs(1));
+        // The window is one call now (half of the one in flight): b leaves it first.
+        drop(b);
         // Once it has passed, nothing waits.
         let (_c, waited) = p.slot().await;
         assert_eq!(waited, Duration::ZERO);
