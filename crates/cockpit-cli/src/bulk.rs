@@ -533,6 +533,9 @@ fn show(conn: &Connection, number: u64, outcome: &Outcome) -> std::io::Result<()
                 object["correlationId"] = json!(error.correlation_id());
                 object["attempts"] = json!(error.attempts());
                 object["mayHaveBeenProcessed"] = json!(error.may_have_been_processed());
+                if let Some(hint) = crate::hint(error) {
+                    object["hint"] = json!(hint);
+                }
             }
             Outcome::Invalid(why) => object["message"] = json!(why),
             Outcome::Skipped => object["message"] = json!("done in an earlier run (the journal)"),

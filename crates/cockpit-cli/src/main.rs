@@ -677,6 +677,12 @@ fn report_usage(e: &anyhow::Error, json: bool) {
     }
 }
 
+/// What to do about an error that a flag of this tool can fix.
+pub(crate) fn hint(e: &Error) -> Option<&'static str> {
+    (e.kind() == ErrorKind::MalformedResponse && e.to_string().contains("was cut"))
+        .then_some("raise the cap with --max-response-body BYTES")
+}
+
 fn report(e: &Error, json: bool) {
     let api = e.api_error();
     if json {
@@ -707,11 +713,15 @@ fn report(e: &Error, json: bool) {
                 "correlationId": e.correlation_id(),
                 "serverCorrelationId": e.server_correlation_id(),
                 "attempts": e.attempts(),
+                "hint": hint(e),
             }})
         );
         return;
     }
     eprintln!("error: {e}");
+    if let Some(hint) = hint(e) {
+        eprintln!("  {hint}");
+    }
     if let Some(api) = api {
         for field in &api.errors {
             eprintln!(
