@@ -7,7 +7,7 @@ use std::{
     process::{Command, Stdio},
 };
 
-use cockpit_test_support::{CUSTOMER, USER, cli};
+use cockpit_test_support::{CUSTOMER, PROVIDER_INSTANCE, USER, cli};
 
 /// The `cockpit` binary, built now so that it matches this tree. It is built as
 /// `cargo test --workspace` builds it, so that after that there is nothing to do (a
@@ -135,4 +135,125 @@ async fn the_cli_runs_against_the_standalone_server_which_stops_on_ctrl_c() {
         "{rest:?}"
     );
     let _ = std::fs::remove_file(seed);
+}
+
+/// Issue 20's pipeline, as the README gives it, against the standalone server in its
+/// realistic mode (the users carry properties the spec does not have, and nulls):
+/// `users list --all --json | reset-password --fetch-user --input - --journal J`, then the
+/// same again, which the journal turns into a run that sends no reset.
+#[tokio::test(flavor = "multi_thread")]
+async fn users_list_piped_into_reset_password_resets_every_user_of_the_standalone_server() {
+    const USERS: usize = 12;
+    let cockpit = cockpit_binary();
+    let dir = std::env::temp_dir().join(format!("cockpit-mock-pipeline-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let seed = dir.join("seed.json");
+    let users: Vec<_> = (0..USERS)
+        .map(|i| {
+            serde_json::json!({"displayName": format!("User {i}"), "email": null,
+                               "location": "PT", "domain": "contoso.example"})
+        })
+        .collect();
+    std::fs::write(
+        &seed,
+        serde_json::json!({"customers": [{"id": CUSTOMER, "users": users}]}).to_string(),
+    )
+    .unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_cockpit-mock"))
+        .args(["--port", "0", "--realistic", "--seed"])
+        .arg(&seed)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let banner = lines.next().unwrap().unwrap();
+    assert!(banner.contains("(1 customers, 0 expectations)"), "{banner}");
+    let env: Vec<(String, String)> = lines
+        .by_ref()
+        .take(7)
+        .filter_map(|line| {
+            let line = line.unwrap();
+            let (name, value) = line.split_once('=')?;
+            (name != "COCKPIT_TOKEN").then(|| (name.to_string(), value.to_string()))
+        })
+        .collect();
+    let journal = dir.join("journal.jsonl");
+    let pipeline = || {
+        let ids = [
+            "--customer-id",
+            CUSTOMER,
+            "--provider-instance-id",
+            PROVIDER_INSTANCE,
+        ];
+        let mut list = Command::new(&cockpit)
+            .env_clear()
+            .envs(env.iter().cloned())
+            .args(["users", "list", "--all", "--json"])
+            .args(ids)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let reset = Command::new(&cockpit)
+            .env_clear()
+            .envs(env.iter().cloned())
+            .args([
+                "reset-password",
+                "--fetch-user",
+                "--input",
+                "-",
+                "--json",
+                "--journal",
+            ])
+            .arg(&journal)
+            .args(ids)
+            .stdin(list.stdout.take().unwrap())
+            .output()
+            .unwrap();
+        assert!(list.wait().unwrap().success());
+        let stdout = String::from_utf8(reset.stdout).unwrap();
+        let stderr = String::from_utf8(reset.stderr).unwrap();
+        assert_eq!(reset.status.code(), Some(0), "{stdout}\n{stderr}");
+        let results: Vec<serde_json::Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let mut numbers: Vec<u64> = results
+            .iter()
+            .map(|r| r["line"].as_u64().unwrap())
+            .collect();
+        numbers.sort_unstable();
+        assert_eq!(numbers, (1..=USERS as u64).collect::<Vec<_>>(), "{stdout}");
+        results
+    };
+
+    let first = pipeline();
+    for result in &first {
+        assert_eq!(result["outcome"], "done", "{result}");
+        assert_eq!(result["status"], 200, "{result}");
+        assert!(
+            result["correlationId"]
+                .as_str()
+                .is_some_and(|c| c.len() == 36),
+            "{result}"
+        );
+    }
+    let journaled = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(
+        journaled.matches(r#""state":"done""#).count(),
+        USERS,
+        "{journaled}"
+    );
+    // The same pipeline again: every line is done in the journal, so nothing is sent.
+    let second = pipeline();
+    for result in &second {
+        assert_eq!(result["outcome"], "skipped", "{result}");
+    }
+
+    let stopped = Command::new("kill")
+        .args(["-INT", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    assert!(server.wait().unwrap().success());
+    let _ = std::fs::remove_dir_all(dir);
 }
