@@ -1,7 +1,8 @@
 //! Releases: what a change means for the crates' users.
 //!
 //! - `release-check [--baseline REV]`: the level of the change since the baseline (the
-//!   last `v*` tag, else the merge base with `main`), from the spec's diff and from
+//!   last `v*` tag, else the commit of CHANGELOG.md's last release entry, else the merge
+//!   base with `main`), from the spec's diff and from
 //!   cargo-semver-checks over the published crates; fails when the version in
 //!   `Cargo.toml` is lower than the change needs.
 //! - `changelog [--baseline REV]`: the spec part of the next CHANGELOG.md entry, per
@@ -447,8 +448,10 @@ pub(crate) fn changelog_section(
     out
 }
 
-/// The baseline to compare with: `--baseline REV`, else the last `v*` tag, else the merge
-/// base of `HEAD` and `main`.
+/// The baseline to compare with: `--baseline REV`, else the last `v*` tag, else the commit
+/// that gave CHANGELOG.md's released entries their present text (a clone without tags:
+/// the entry is the record of a release that every clone has), else the merge base of
+/// `HEAD` and `main`.
 fn baseline(args: &[&str]) -> Result<String> {
     match args {
         ["--baseline", rev] => return Ok((*rev).to_string()),
@@ -458,6 +461,9 @@ fn baseline(args: &[&str]) -> Result<String> {
     if let Ok(tag) = git(&["describe", "--tags", "--abbrev=0", "--match", "v*"]) {
         return Ok(tag);
     }
+    if let Some(rev) = last_changelog_release()? {
+        return Ok(rev);
+    }
     for main in ["origin/main", "main"] {
         if let Ok(base) = git(&["merge-base", "HEAD", main]) {
             return Ok(base);
@@ -466,6 +472,39 @@ fn baseline(args: &[&str]) -> Result<String> {
     bail!(
         "no baseline: no v* tag, and no main branch to find a merge base with; give --baseline REV"
     )
+}
+
+/// The oldest of the newest run of commits to CHANGELOG.md whose released entries (from
+/// the first `## [x.y.z]` heading on) read as they do in `HEAD`: the release's commit.
+/// None when the changelog has no released entry.
+fn last_changelog_release() -> Result<Option<String>> {
+    let Ok(now) = git(&["show", "HEAD:CHANGELOG.md"]) else {
+        return Ok(None);
+    };
+    let Some(released) = released_entries(&now) else {
+        return Ok(None);
+    };
+    let mut found = None;
+    for rev in git(&["log", "--format=%H", "HEAD", "--", "CHANGELOG.md"])?.lines() {
+        let text = git(&["show", &format!("{rev}:CHANGELOG.md")])?;
+        if released_entries(&text) != Some(released) {
+            break;
+        }
+        found = Some(rev.to_string());
+    }
+    Ok(found)
+}
+
+/// CHANGELOG.md from its first released entry (`## [0.2.0] - …`, not `## [Unreleased]`)
+/// to its end.
+fn released_entries(changelog: &str) -> Option<&str> {
+    let mut rest = changelog;
+    loop {
+        if rest.starts_with("## [") && !rest.starts_with("## [Unreleased]") {
+            return Some(rest);
+        }
+        rest = rest.split_once('\n')?.1;
+    }
 }
 
 fn git(args: &[&str]) -> Result<String> {
@@ -864,6 +903,19 @@ pub(crate) fn man() -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn released_entries_start_at_the_first_released_heading() {
+        let text = "# Changelog\n\n## [Unreleased]\n\n- more\n\n## [0.2.0] - 2026-12-02\n\n- x\n";
+        assert_eq!(
+            released_entries(text),
+            Some("## [0.2.0] - 2026-12-02\n\n- x\n")
+        );
+        // What is added under Unreleased does not change the released entries.
+        let later = text.replace("- more\n", "- more\n- and more\n");
+        assert_eq!(released_entries(&later), released_entries(text));
+        assert_eq!(released_entries("# Changelog\n\n## [Unreleased]\n"), None);
+    }
 
     /// A spec of two operations, which the tests change one piece at a time.
     const BASE: &str = r#"
