@@ -12,23 +12,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use cockpit::{Uuid, types};
+use cockpit::Uuid;
 use cockpit_mock::{MockCloudCockpit, Outcome};
-use cockpit_test_support::{CUSTOMER, PROVIDER_INSTANCE, TENANT, USER, cli, cli_env};
+use cockpit_test_support::{CUSTOMER, PROVIDER_INSTANCE, TENANT, USER, cli, cli_env, stored_user};
 use serde_json::Value;
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cockpit");
-
-fn user(n: usize) -> types::CustomerUser {
-    types::CustomerUser::builder()
-        .display_name(Some(format!("User {n}")))
-        .email(Some(format!("user{n}@contoso.example")))
-        .location(Some("PT".to_string()))
-        .domain(Some("contoso.example".to_string()))
-        .try_into()
-        .unwrap()
-}
 
 /// The environment for the mock with client credentials: one token fetch a process.
 fn credentials_env(mock: &MockCloudCockpit) -> Vec<(&'static str, String)> {
@@ -58,11 +48,26 @@ fn by_line(results: &[Value]) -> BTreeMap<u64, &Value> {
         .collect()
 }
 
+/// `n` lines, each with a user id of its own.
+fn new_users(n: usize) -> String {
+    (0..n)
+        .map(|_| format!("{{\"user-id\": \"{}\"}}\n", Uuid::new_v4()))
+        .collect()
+}
+
+/// `cockpit ARGS --input -` with `input` on its stdin, against `base` with a token.
+async fn from_stdin(base: &str, args: &[&str], input: &str) -> cli::Run {
+    let args = args.iter().chain(&["--input", "-"]);
+    cli::run(BIN, args, cli_env(base), input, Stdio::piped()).await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn users_list_piped_into_reset_password_resets_every_user_once_with_one_token() {
     let mock = MockCloudCockpit::start().await;
     let customer = Uuid::new_v4();
-    let ids: Vec<Uuid> = (0..25).map(|n| mock.add_user(customer, user(n))).collect();
+    let ids: Vec<Uuid> = (0..25)
+        .map(|n| mock.add_user(customer, stored_user(n)))
+        .collect();
     let c = customer.to_string();
     let env = credentials_env(&mock);
     let listed = cli::run(
@@ -151,8 +156,8 @@ async fn users_list_piped_into_reset_password_resets_every_user_once_with_one_to
 async fn bad_lines_are_reported_by_number_before_anything_is_sent_and_the_others_run() {
     let mock = cockpit_test_support::mock().await;
     let customer = Uuid::new_v4();
-    let a = mock.add_user(customer, user(1));
-    let b = mock.add_user(customer, user(2));
+    let a = mock.add_user(customer, stored_user(1));
+    let b = mock.add_user(customer, stored_user(2));
     let missing = Uuid::new_v4();
     let input = format!(
         "{{\"user-id\": \"{a}\"}}\n\
@@ -166,24 +171,15 @@ async fn bad_lines_are_reported_by_number_before_anything_is_sent_and_the_others
         "x".repeat(300)
     );
     let c = customer.to_string();
-    let run = cli::run(
-        BIN,
-        [
-            "reset-password",
-            "--input",
-            "-",
-            "--fetch-user",
-            "--customer-id",
-            &c,
-            "--provider-instance-id",
-            PROVIDER_INSTANCE,
-            "--json",
-        ],
-        cli_env(&mock.uri()),
-        &input,
-        Stdio::piped(),
-    )
-    .await;
+    let reset = [
+        "reset-password",
+        "--fetch-user",
+        "--customer-id",
+        &c,
+        "--provider-instance-id",
+        PROVIDER_INSTANCE,
+    ];
+    let run = from_stdin(&mock.uri(), &[&reset[..], &["--json"]].concat(), &input).await;
     assert_eq!(run.code, Some(8), "{}", run.stderr);
     let results = json_lines(&run.stdout);
     let lines = by_line(&results);
@@ -240,23 +236,7 @@ async fn bad_lines_are_reported_by_number_before_anything_is_sent_and_the_others
     assert_eq!(summary["summary"]["failedByKind"]["not found"], 1);
 
     // The text summary names each line that did not succeed, by number.
-    let text = cli::run(
-        BIN,
-        [
-            "reset-password",
-            "--input",
-            "-",
-            "--fetch-user",
-            "--customer-id",
-            &c,
-            "--provider-instance-id",
-            PROVIDER_INSTANCE,
-        ],
-        cli_env(&mock.uri()),
-        &input,
-        Stdio::piped(),
-    )
-    .await;
+    let text = from_stdin(&mock.uri(), &reset, &input).await;
     assert_eq!(text.code, Some(8));
     for n in [2, 3, 4, 7, 8] {
         assert!(
@@ -271,24 +251,11 @@ async fn bad_lines_are_reported_by_number_before_anything_is_sent_and_the_others
     // --fail-fast: nothing after the first failure is started.
     let before = mock.received_resets().await.len();
     let first_fails = format!("{{\"user-id\": \"{missing}\"}}\n{{\"user-id\": \"{a}\"}}\n");
-    let stopped = cli::run(
-        BIN,
-        [
-            "reset-password",
-            "--input",
-            "-",
-            "--fail-fast",
-            "--concurrency",
-            "1",
-            "--fetch-user",
-            "--customer-id",
-            &c,
-            "--provider-instance-id",
-            PROVIDER_INSTANCE,
-        ],
-        cli_env(&mock.uri()),
+    let one_at_a_time = ["--fail-fast", "--concurrency", "1"];
+    let stopped = from_stdin(
+        &mock.uri(),
+        &[&reset[..], &one_at_a_time].concat(),
         &first_fails,
-        Stdio::piped(),
     )
     .await;
     assert_eq!(stopped.code, Some(8));
@@ -493,30 +460,20 @@ async fn throttling() -> (MockServer, Arc<AtomicUsize>) {
 async fn under_30_percent_429s_every_line_is_done_with_at_most_1_5_requests_a_line() {
     let (server, count) = throttling().await;
     let lines = 20;
-    let input: String = (0..lines)
-        .map(|_| format!("{{\"user-id\": \"{}\"}}\n", Uuid::new_v4()))
-        .collect();
-    let run = cli::run(
-        BIN,
-        [
-            "reset-password",
-            "--input",
-            "-",
-            "--concurrency",
-            "8",
-            "--customer-id",
-            CUSTOMER,
-            "--provider-instance-id",
-            PROVIDER_INSTANCE,
-            "--display-name",
-            "Ada",
-            "--json",
-        ],
-        cli_env(&server.uri()),
-        &input,
-        Stdio::piped(),
-    )
-    .await;
+    let input = new_users(lines);
+    let args = [
+        "reset-password",
+        "--concurrency",
+        "8",
+        "--customer-id",
+        CUSTOMER,
+        "--provider-instance-id",
+        PROVIDER_INSTANCE,
+        "--display-name",
+        "Ada",
+        "--json",
+    ];
+    let run = from_stdin(&server.uri(), &args, &input).await;
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let results = json_lines(&run.stdout);
     assert_eq!(results.len(), lines);
@@ -539,27 +496,17 @@ async fn when_every_answer_is_500_the_retry_budget_keeps_requests_under_1_2_a_li
         .mount(&server)
         .await;
     let lines = 1000;
-    let input: String = (0..lines)
-        .map(|_| format!("{{\"user-id\": \"{}\"}}\n", Uuid::new_v4()))
-        .collect();
-    let run = cli::run(
-        BIN,
-        [
-            "users",
-            "get",
-            "--input",
-            "-",
-            "--concurrency",
-            "16",
-            "--customer-id",
-            CUSTOMER,
-            "--json",
-        ],
-        cli_env(&server.uri()),
-        &input,
-        Stdio::piped(),
-    )
-    .await;
+    let input = new_users(lines);
+    let args = [
+        "users",
+        "get",
+        "--concurrency",
+        "16",
+        "--customer-id",
+        CUSTOMER,
+        "--json",
+    ];
+    let run = from_stdin(&server.uri(), &args, &input).await;
     assert_eq!(run.code, Some(8));
     let results = json_lines(&run.stdout);
     assert_eq!(results.len(), lines);
@@ -594,7 +541,7 @@ async fn users_list_exits_7_when_its_reader_goes_away() {
     let mock = cockpit_test_support::mock().await;
     let customer = Uuid::new_v4();
     for n in 0..3000 {
-        mock.add_user(customer, user(n));
+        mock.add_user(customer, stored_user(n));
     }
     let c = customer.to_string();
     let mut child = std::process::Command::new(BIN)

@@ -5,19 +5,8 @@ use std::process::Stdio;
 
 use cockpit::{Uuid, operations, types};
 use cockpit_mock::MockCloudCockpit;
-use cockpit_test_support::{PROVIDER_INSTANCE, TENANT, cli, cli_env};
+use cockpit_test_support::{PROVIDER_INSTANCE, TENANT, cli, cli_env, stored_user};
 use serde_json::Value;
-
-fn user(n: usize) -> types::CustomerUser {
-    // A response type is `#[non_exhaustive]`: made with its builder.
-    types::CustomerUser::builder()
-        .display_name(Some(format!("User {n}")))
-        .email(Some(format!("user{n}@contoso.example")))
-        .location(Some("PT".to_string()))
-        .domain(Some("contoso.example".to_string()))
-        .try_into()
-        .unwrap()
-}
 
 async fn cockpit(mock: &MockCloudCockpit, args: &[&str], env: &[(&str, &str)]) -> cli::Run {
     let mut vars = cli_env(&mock.uri());
@@ -36,7 +25,9 @@ async fn cockpit(mock: &MockCloudCockpit, args: &[&str], env: &[(&str, &str)]) -
 async fn users_list_streams_json_lines_over_every_page_and_prints_a_table() {
     let mock = cockpit_test_support::mock().await;
     let customer = Uuid::new_v4();
-    let ids: Vec<Uuid> = (0..5).map(|n| mock.add_user(customer, user(n))).collect();
+    let ids: Vec<Uuid> = (0..5)
+        .map(|n| mock.add_user(customer, stored_user(n)))
+        .collect();
     let c = customer.to_string();
     let base = [
         "users",
@@ -96,7 +87,7 @@ async fn users_list_streams_json_lines_over_every_page_and_prints_a_table() {
 async fn users_get_update_and_licenses_list() {
     let mock = cockpit_test_support::mock().await;
     let customer = Uuid::new_v4();
-    let id = mock.add_user(customer, user(1));
+    let id = mock.add_user(customer, stored_user(1));
     mock.add_license(
         customer,
         serde_json::from_value(serde_json::json!({"skuId": "sku-e3", "name": "Microsoft 365 E3", "totalLicenses": 10, "consumedLicenses": 7})).unwrap(),
@@ -233,7 +224,7 @@ async fn users_get_update_and_licenses_list() {
 async fn reset_password_fetches_the_user_and_dry_run_sends_nothing() {
     let mock = cockpit_test_support::mock().await;
     let customer = Uuid::new_v4();
-    let id = mock.add_user(customer, user(7));
+    let id = mock.add_user(customer, stored_user(7));
     let (c, u) = (customer.to_string(), id.to_string());
     let reset = [
         "reset-password",
@@ -311,7 +302,7 @@ async fn reset_password_fetches_the_user_and_dry_run_sends_nothing() {
 async fn bad_input_exits_2_with_nothing_sent() {
     let mock = cockpit_test_support::mock().await;
     let customer = Uuid::new_v4();
-    mock.add_user(customer, user(1));
+    mock.add_user(customer, stored_user(1));
     let c = customer.to_string();
     let list = [
         "users",

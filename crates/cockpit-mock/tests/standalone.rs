@@ -2,9 +2,9 @@
 //! it as an operator would: from the environment it prints.
 
 use std::{
-    io::{BufRead, BufReader},
-    path::PathBuf,
-    process::{Command, Stdio},
+    io::{BufRead, BufReader, Lines},
+    path::{Path, PathBuf},
+    process::{Child, ChildStdout, Command, Stdio},
 };
 
 use cockpit_test_support::{CUSTOMER, PROVIDER_INSTANCE, USER, cli};
@@ -41,6 +41,41 @@ fn cockpit_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_cockpit-mock")).with_file_name("cockpit")
 }
 
+/// The standalone server on a free port with `seed` and `args`, once its banner says that
+/// it `holds` what the seed has; its other lines, and the environment it printed for
+/// client credentials (through its token endpoint; its static `COCKPIT_TOKEN` left out).
+fn server(args: &[&str], seed: &Path, holds: &str) -> (Child, Lines<BufReader<ChildStdout>>, Env) {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_cockpit-mock"))
+        .args(["--port", "0"])
+        .args(args)
+        .arg("--seed")
+        .arg(seed)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first lines: the URL, then the environment for the CLI.
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let banner = lines.next().unwrap().unwrap();
+    assert!(
+        banner.starts_with("cockpit-mock listening on http://127.0.0.1:"),
+        "{banner}"
+    );
+    assert!(banner.contains(holds), "{banner}");
+    let env: Env = lines
+        .by_ref()
+        .take(7)
+        .filter_map(|line| {
+            let line = line.unwrap();
+            let (name, value) = line.split_once('=')?;
+            (name != "COCKPIT_TOKEN").then(|| (name.to_string(), value.to_string()))
+        })
+        .collect();
+    assert_eq!(env.len(), 5, "{env:?}");
+    (server, lines, env)
+}
+
+type Env = Vec<(String, String)>;
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_cli_runs_against_the_standalone_server_which_stops_on_ctrl_c() {
     let cockpit = cockpit_binary();
@@ -56,33 +91,7 @@ async fn the_cli_runs_against_the_standalone_server_which_stops_on_ctrl_c() {
         .to_string(),
     )
     .unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_cockpit-mock"))
-        .args(["--port", "0", "--seed"])
-        .arg(&seed)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The first lines: the URL, then the environment for the CLI.
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let banner = lines.next().unwrap().unwrap();
-    assert!(
-        banner.starts_with("cockpit-mock listening on http://127.0.0.1:"),
-        "{banner}"
-    );
-    assert!(banner.contains("(0 customers, 1 expectations)"), "{banner}");
-    let mut env = Vec::new();
-    for line in lines.by_ref().take(7) {
-        let line = line.unwrap();
-        if let Some((name, value)) = line.split_once('=') {
-            env.push((name.to_string(), value.to_string()));
-        }
-    }
-    // Client credentials, through the mock's token endpoint.
-    let env: Vec<_> = env
-        .into_iter()
-        .filter(|(name, _)| name != "COCKPIT_TOKEN")
-        .collect();
-    assert_eq!(env.len(), 5, "{env:?}");
+    let (mut server, lines, env) = server(&[], &seed, "(0 customers, 1 expectations)");
 
     let run = cli::run(
         cockpit.to_str().unwrap(),
@@ -159,24 +168,8 @@ async fn users_list_piped_into_reset_password_resets_every_user_of_the_standalon
         serde_json::json!({"customers": [{"id": CUSTOMER, "users": users}]}).to_string(),
     )
     .unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_cockpit-mock"))
-        .args(["--port", "0", "--realistic", "--seed"])
-        .arg(&seed)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let banner = lines.next().unwrap().unwrap();
-    assert!(banner.contains("(1 customers, 0 expectations)"), "{banner}");
-    let env: Vec<(String, String)> = lines
-        .by_ref()
-        .take(7)
-        .filter_map(|line| {
-            let line = line.unwrap();
-            let (name, value) = line.split_once('=')?;
-            (name != "COCKPIT_TOKEN").then(|| (name.to_string(), value.to_string()))
-        })
-        .collect();
+    // Its stdout is dropped here: the server must still stop cleanly when it is closed.
+    let (mut server, _, env) = server(&["--realistic"], &seed, "(1 customers, 0 expectations)");
     let journal = dir.join("journal.jsonl");
     let pipeline = || {
         let ids = [

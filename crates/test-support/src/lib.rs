@@ -66,6 +66,18 @@ pub fn user() -> CustomerUserInput {
     }
 }
 
+/// User `n` as the API holds it (a mock's stored user): `User n`, in Portugal.
+pub fn stored_user(n: usize) -> cockpit::types::CustomerUser {
+    // A response type is `#[non_exhaustive]`: made with its builder.
+    cockpit::types::CustomerUser::builder()
+        .display_name(Some(format!("User {n}")))
+        .email(Some(format!("user{n}@contoso.example")))
+        .location(Some("PT".to_string()))
+        .domain(Some("contoso.example".to_string()))
+        .try_into()
+        .unwrap()
+}
+
 /// A mock CloudCockpit that also accepts the test token ([`TOKEN`]), for tests that send
 /// it (the CLI's, through [`cli_env`]); it refuses any other but its own.
 pub async fn mock() -> cockpit_mock::MockCloudCockpit {
