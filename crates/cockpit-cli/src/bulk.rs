@@ -85,7 +85,7 @@ enum Outcome {
     Failed {
         error: cockpit::Error,
     },
-    /// Nothing was sent: the line is not a call.
+    /// Nothing that changes anything was sent: the line is not a call the API takes.
     Invalid(String),
     /// Done in an earlier run (the journal says so).
     Skipped,
@@ -318,6 +318,11 @@ async fn line(
                 answered,
             }
         }
+        // Refused by the SDK's checks before sending (a value over a limit, a body that is
+        // not the spec's): the line is invalid, as one that clap refused.
+        Err(Failure::Api(error)) if error.kind() == cockpit::ErrorKind::InvalidInput => {
+            Outcome::Invalid(error.to_string())
+        }
         Err(Failure::Api(error)) => Outcome::Failed { error },
         Err(Failure::Usage(e)) => Outcome::Invalid(format!("{e:#}")),
         Err(Failure::NotShown { error, .. }) => Outcome::Invalid(error.to_string()),
@@ -427,7 +432,7 @@ fn prepare(
     typed: &[OsString],
     text: &str,
 ) -> Result<Job, String> {
-    let flags = line_flags(leaf, text)?;
+    let flags = line_flags(leaf, typed, text)?;
     let argv = typed
         .iter()
         .cloned()
@@ -444,8 +449,9 @@ fn prepare(
     Job::from_matches(&matches).map_err(|e| format!("{e:#}"))
 }
 
-/// The flags of one line: `--flag=value` for each key, from the subcommand's own flags.
-fn line_flags(leaf: &clap::Command, text: &str) -> Result<Vec<String>, String> {
+/// The flags of one line: `--flag=value` for each key, from the subcommand's own flags
+/// (`typed`: the command line, which a line's `false` cannot take a switch back from).
+fn line_flags(leaf: &clap::Command, typed: &[OsString], text: &str) -> Result<Vec<String>, String> {
     let value: Value =
         serde_json::from_str(text).map_err(|e| format!("the line is not JSON: {e}"))?;
     let Value::Object(object) = value else {
@@ -470,22 +476,44 @@ fn line_flags(leaf: &clap::Command, text: &str) -> Result<Vec<String>, String> {
         };
         match value {
             Value::Null => {}
-            Value::Bool(on) if !arg.get_action().takes_values() => {
-                if *on {
-                    flags.push(format!("--{long}"));
+            Value::Bool(true) if !arg.get_action().takes_values() => {
+                flags.push(format!("--{long}"));
+            }
+            Value::Bool(false) if !arg.get_action().takes_values() => {
+                if typed.iter().any(|t| *t == *format!("--{long}")) {
+                    return Err(format!(
+                        "{key}: false cannot take back --{long}, given on the command line; \
+                         leave it off the command line and put \"{key}\": true on the lines that need it"
+                    ));
                 }
             }
             Value::Bool(b) => flags.push(format!("--{long}={b}")),
             Value::Number(n) => flags.push(format!("--{long}={n}")),
+            Value::String(s) if s == "-" && takes_json(arg) => {
+                return Err(format!(
+                    "{key}: a line cannot read stdin; give the JSON itself or a file"
+                ));
+            }
             Value::String(s) => flags.push(format!("--{long}={s}")),
+            // A JSON flag (`--body-json`, `--user-json`) takes the JSON itself.
+            Value::Array(_) | Value::Object(_) if takes_json(arg) => {
+                flags.push(format!("--{long}={value}"));
+            }
             Value::Array(_) | Value::Object(_) => {
                 return Err(format!(
-                    "{key}: a flag's value is a string, a number or true/false"
+                    "{key}: a flag's value is a string, a number or true/false (an object or \
+                     an array only for a JSON flag such as body-json)"
                 ));
             }
         }
     }
     Ok(flags)
+}
+
+/// Whether `arg` reads JSON (its value may be the JSON itself).
+fn takes_json(arg: &clap::Arg) -> bool {
+    arg.get_value_names()
+        .is_some_and(|names| names.iter().any(|n| n.as_str().starts_with("JSON")))
 }
 
 /// The subcommand's own flag for a line's key: by its long name or an alias, by the

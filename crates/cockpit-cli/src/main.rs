@@ -202,8 +202,9 @@ struct ResetPassword {
 /// The customerUser's fields as flags, or the whole object as JSON.
 #[derive(Debug, Clone, Args)]
 struct UserFields {
-    /// The customerUser object as JSON, from a file or - for stdin (instead of the flags below)
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["display_name", "email", "first_name", "last_name", "location", "domain", "user_object_id"])]
+    /// The customerUser object as JSON: the JSON itself ({…}), a file, or - for stdin
+    /// (instead of the flags below)
+    #[arg(long, value_name = "JSON|FILE|-", conflicts_with_all = ["display_name", "email", "first_name", "last_name", "location", "domain", "user_object_id"])]
     user_json: Option<String>,
     // The help of a limited property names the spec's limit, read from the spec.
     #[arg(long, help = user_help("displayName"))]
@@ -523,8 +524,12 @@ pub(crate) fn client(conn: &Connection, in_flight: Option<usize>) -> Result<Clie
 }
 
 /// Reads text from a file, or from stdin for `-`.
+/// The JSON behind a `FILE|-` flag: the JSON itself when it starts with `{` or `[` (a file
+/// of that name is `./{…}`), stdin for `-`, else the file's text.
 fn read_source(source: &str, what: &str) -> anyhow::Result<String> {
-    if source == "-" {
+    if source.trim_start().starts_with(['{', '[']) {
+        Ok(source.to_string())
+    } else if source == "-" {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)

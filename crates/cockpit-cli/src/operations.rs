@@ -1,6 +1,6 @@
 //! A subcommand for every operation of the spec, made from `cockpit::OPERATIONS` when the
 //! tool starts: the kebab-case of its operationId, a flag per parameter (the kebab-case of
-//! its API name), and `--body-json FILE|-` for its body. Each flag's value is read as the
+//! its API name), and `--body-json JSON|FILE|-` for its body. Each flag's value is read as the
 //! spec's type says, within the spec's limits, which its help names. Nothing here names an
 //! operation or a limit, so an operation added to the spec is a subcommand after
 //! `cargo xtask codegen`, and a limit changed there changes `--help` and the check.
@@ -64,9 +64,9 @@ fn subcommand(op: &'static Operation) -> Command {
         cmd = cmd.arg(
             Arg::new("body-json")
                 .long("body-json")
-                .value_name("FILE|-")
+                .value_name("JSON|FILE|-")
                 .required(op.body.is_required())
-                .help("The request body as JSON, from a file or - for stdin"),
+                .help("The request body as JSON: the JSON itself ({…}), a file, or - for stdin"),
         );
     }
     cmd.arg(

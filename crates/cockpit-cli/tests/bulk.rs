@@ -605,3 +605,105 @@ async fn max_response_body_is_a_flag_and_the_error_names_it() {
     let run = cli::run(BIN, ok, cli_env(&server.uri()), "", Stdio::piped()).await;
     assert_eq!(run.code, Some(0), "{}", run.stderr);
 }
+
+/// A generated subcommand with a body takes each line's body as JSON in the line itself;
+/// a line cannot read stdin, nor take back a switch given on the command line.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_generated_operation_takes_each_lines_body_inline() {
+    let mock = cockpit_test_support::mock().await;
+    mock.expect_reset_password().respond(Outcome::Ok).await;
+    let ids: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
+    let mut input: String = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| {
+            let line = serde_json::json!({
+                "customerId": CUSTOMER,
+                "customerUserId": id,
+                "body-json": {"providerInstanceId": PROVIDER_INSTANCE,
+                              "customerUser": {"displayName": format!("Inline {n}"),
+                                               "domain": "contoso.example",
+                                               "location": "PT", "email": null}},
+            });
+            format!("{line}\n")
+        })
+        .collect();
+    input.push_str(&format!(
+        "{{\"customerId\": \"{CUSTOMER}\", \"customerUserId\": \"{USER}\", \"body-json\": \"-\"}}\n"
+    ));
+    // A body that the spec refuses (an empty customerUser): the SDK's check, before sending.
+    input.push_str(&format!(
+        "{{\"customerId\": \"{CUSTOMER}\", \"customerUserId\": \"{USER}\", \"body-json\": \
+         {{\"providerInstanceId\": \"{PROVIDER_INSTANCE}\", \"customerUser\": {{}}}}}}\n"
+    ));
+    let run = from_stdin(
+        &mock.uri(),
+        &["reset-customer-user-password", "--json"],
+        &input,
+    )
+    .await;
+    assert_eq!(run.code, Some(8), "{}", run.stderr);
+    let results = json_lines(&run.stdout);
+    let lines = by_line(&results);
+    for n in 1..=3 {
+        assert_eq!(lines[&n]["outcome"], "done", "{}", lines[&n]);
+    }
+    assert_eq!(lines[&4]["outcome"], "invalid");
+    assert!(
+        lines[&4]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot read stdin"),
+        "{}",
+        lines[&4]
+    );
+    assert_eq!(lines[&5]["outcome"], "invalid", "{}", lines[&5]);
+    assert!(
+        lines[&5]["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing field `displayName`"),
+        "{}",
+        lines[&5]
+    );
+    let resets = mock.received_resets().await;
+    assert_eq!(resets.len(), 3);
+    for r in &resets {
+        let n = ids
+            .iter()
+            .position(|id| Some(id.to_string().as_str()) == r.param("customerUserId"))
+            .expect("a line's user");
+        let body: Value = r.body_as().unwrap();
+        assert_eq!(body["customerUser"]["displayName"], format!("Inline {n}"));
+        assert_eq!(body["providerInstanceId"], PROVIDER_INSTANCE);
+    }
+
+    // `false` cannot take back a switch of the command line: the line is refused, not run
+    // as if it had said nothing.
+    let line = format!("{{\"user-id\": \"{USER}\", \"fetch-user\": false}}\n");
+    let reset = [
+        "reset-password",
+        "--fetch-user",
+        "--customer-id",
+        CUSTOMER,
+        "--provider-instance-id",
+        PROVIDER_INSTANCE,
+        "--json",
+    ];
+    let run = from_stdin(&mock.uri(), &reset, &line).await;
+    assert_eq!(run.code, Some(8), "{}", run.stderr);
+    let result = &json_lines(&run.stdout)[0];
+    assert_eq!(result["outcome"], "invalid");
+    assert!(
+        result["message"]
+            .as_str()
+            .unwrap()
+            .contains("false cannot take back --fetch-user"),
+        "{result}"
+    );
+    assert_eq!(
+        mock.received_resets().await.len(),
+        3,
+        "nothing more was sent"
+    );
+}
