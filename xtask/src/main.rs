@@ -220,7 +220,7 @@ fn test() -> Result<()> {
     }
     // The four published crates, packaged as the registry would take them (manifests, files,
     // and the order among them), then the packaged client checked on its own outside the
-    // repository: after the docs, whose check builds of the dependencies it can reuse.
+    // repository.
     release::package(false)?;
     println!("$ cargo xtask release-check");
     release::check(&[])?;

@@ -848,8 +848,14 @@ fn packaged_client_builds(always: bool) -> Result<()> {
             bail!("could not unpack {} ({unpacked})", archive.display());
         }
         let manifest = dir.join(&name).join("Cargo.toml");
-        let target = root.join("target");
-        println!("$ cargo check --locked (the packaged {name}, outside the repository)");
+        // Outside the clone, beside the tools: alone, the package resolves its dependencies'
+        // features differently from the workspace, so the workspace's builds of them do
+        // not serve; kept here, the next clone reuses them. The package itself is always
+        // built anew (its files have the time of unpacking).
+        let target = crate::tools_dir(&root).join("package-target");
+        println!(
+            "$ CARGO_TARGET_DIR=<tools>/package-target cargo check --locked (the packaged {name}, outside the repository)"
+        );
         let status = command("cargo")
             .args(["check", "--quiet", "--locked", "--manifest-path"])
             .arg(&manifest)
