@@ -363,3 +363,92 @@ async fn the_readme_subscriber_shows_how_calls_and_token_fetches_end() {
         "{logs}"
     );
 }
+
+/// What the client's shared state decided is named in the call's span: how long a call
+/// waited for a place on the wire (`pressure.waited_ms`), and a retry that the budget
+/// refused (`retry.refused`), with the refusal's reason in the error too.
+#[tokio::test(flavor = "current_thread")]
+async fn the_span_names_the_wait_for_a_place_and_a_retry_the_budget_refused() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    // One place on the wire, answers that take 200 ms: the second of two calls waits.
+    let slow = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(200)))
+        .mount(&slow)
+        .await;
+    let one_at_a_time = Client::builder()
+        .base_url(slow.uri())
+        .tenant(TENANT)
+        .bearer_token(SecretString::from(TOKEN))
+        .max_in_flight(1)
+        .build()
+        .unwrap();
+    let (a, b) = tokio::join!(reset(&one_at_a_time), reset(&one_at_a_time));
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(slow.received_requests().await.unwrap().len(), 2);
+
+    // A budget of one retry: the second retry is refused.
+    let down = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&down)
+        .await;
+    let budgeted = Client::builder()
+        .base_url(down.uri())
+        .tenant(TENANT)
+        .bearer_token(SecretString::from(TOKEN))
+        .retry_policy(
+            RetryPolicy::default()
+                .max_attempts(3)
+                .backoff(Duration::ZERO, Duration::ZERO)
+                .retry_budget(Some(5)),
+        )
+        .build()
+        .unwrap();
+    let err = reset(&budgeted).await.unwrap_err();
+    assert_eq!(err.attempts(), 2, "the budget paid for one retry of two");
+    assert_eq!(down.received_requests().await.unwrap().len(), 2);
+    assert!(err.to_string().contains("retry budget is spent"), "{err}");
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let closes: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("cockpit.request") && l.contains("close"))
+        .collect();
+    assert_eq!(closes.len(), 3, "{logs}");
+    let waited: Vec<u64> = closes
+        .iter()
+        .filter_map(|l| {
+            let at = l.find("pressure.waited_ms=")? + "pressure.waited_ms=".len();
+            l[at..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert_eq!(
+        waited.len(),
+        1,
+        "only the call that waited says so:\n{logs}"
+    );
+    assert!(
+        waited[0] >= 150,
+        "it waited for the first call's answer:\n{logs}"
+    );
+    let refused: Vec<&&str> = closes
+        .iter()
+        .filter(|l| l.contains("retry.refused=\"the retry budget is spent\""))
+        .collect();
+    assert_eq!(refused.len(), 1, "{logs}");
+}
