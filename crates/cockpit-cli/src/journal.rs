@@ -35,8 +35,11 @@ pub(crate) fn hash(line: &str) -> String {
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
+/// The journal's format, in its header: a journal of another is refused, not misread.
+const FORMAT: u32 = 1;
+
 /// One record of the journal.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Record {
     /// The header's: the journal's format.
@@ -65,15 +68,10 @@ impl Record {
     /// A record of line `line` (with text hash `hash`) in `state`.
     pub(crate) fn of(line: u64, hash: &str, state: State) -> Record {
         Record {
-            journal: None,
-            command: None,
             line: Some(line),
             hash: Some(hash.to_string()),
             state: Some(state),
-            may_have_been_processed: None,
-            status: None,
-            kind: None,
-            correlation_id: None,
+            ..Record::default()
         }
     }
 }
@@ -137,6 +135,11 @@ impl Journal {
                         i + 1
                     )
                 })?;
+                if let Some(format) = record.journal.filter(|f| *f != FORMAT) {
+                    bail!(
+                        "the journal {path:?} is in format {format}, which this cockpit does not read (it reads {FORMAT}): give this run another --journal"
+                    );
+                }
                 if let Some(c) = &record.command {
                     if c != command {
                         bail!(
@@ -167,15 +170,9 @@ impl Journal {
             .with_context(|| format!("opening the journal {path:?}"))?;
         if !header {
             let record = Record {
-                journal: Some(1),
+                journal: Some(FORMAT),
                 command: Some(command.to_string()),
-                ..Record::of(0, "", State::Started)
-            };
-            let record = Record {
-                line: None,
-                hash: None,
-                state: None,
-                ..record
+                ..Record::default()
             };
             writeln!(file, "{}", serde_json::to_string(&record)?)
                 .and_then(|()| file.sync_data())
@@ -293,6 +290,18 @@ mod tests {
             "{other}"
         );
         assert_eq!(hash("a").len(), 16);
+        // The header names the format; a journal in another is refused, not misread.
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(
+            text.starts_with("{\"journal\":1,\"command\":\"reset-password\"}\n"),
+            "{text}"
+        );
+        std::fs::write(path, text.replacen("{\"journal\":1,", "{\"journal\":2,", 1)).unwrap();
+        let newer = Journal::open(path, "reset-password")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(newer.contains("is in format 2"), "{newer}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
