@@ -346,7 +346,7 @@ async fn line(
             Outcome::Failed { error } => {
                 record.may_have_been_processed = Some(error.may_have_been_processed());
                 record.status = error.status().map(|s| s.as_u16());
-                record.kind = Some(error.kind().to_string());
+                record.kind = Some(error.kind().as_str().to_string());
                 record.correlation_id = error.correlation_id();
             }
             _ => record.may_have_been_processed = Some(false),

@@ -441,6 +441,11 @@ impl Out {
         self.answered = Some((done.status.as_u16(), done.correlation_id));
     }
 
+    /// Records a page's answer: a paged job's line ends with its last page's.
+    pub(crate) fn answered_page<T>(&mut self, page: &cockpit::Page<T>) {
+        self.answered = Some((page.status.as_u16(), page.correlation_id));
+    }
+
     /// The lines a buffered job printed.
     pub(crate) fn into_lines(self) -> Vec<String> {
         self.buffer.unwrap_or_default()
@@ -464,7 +469,8 @@ async fn run(cli: Cli, client: &Client, out: &mut Out) -> Result<(), Failure> {
             args.customer_user_id,
             Some(args.provider_instance_id),
         )
-        .await?;
+        .await?
+        .value;
         args.fields.apply_to(found).map_err(Failure::Usage)?
     } else {
         customer_user(&args.fields).map_err(Failure::Usage)?

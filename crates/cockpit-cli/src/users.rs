@@ -168,7 +168,7 @@ pub(crate) async fn fetch(
     customer: Uuid,
     user: Uuid,
     provider_instance: Option<Uuid>,
-) -> Result<types::CustomerUser, Failure> {
+) -> Result<cockpit::Response<types::CustomerUser>, Failure> {
     let mut call = client
         .get_customer_user()
         .customer_id(customer)
@@ -176,7 +176,7 @@ pub(crate) async fn fetch(
     if let Some(p) = provider_instance {
         call = call.provider_instance_id(p);
     }
-    Ok(call.send().await?.value)
+    Ok(call.send().await?)
 }
 
 /// The JSON of a value, with every secret property redacted.
@@ -205,14 +205,15 @@ pub(crate) async fn run_users(
     match users {
         Users::List(args) => list(conn, client, args, out).await,
         Users::Get(args) => {
-            let user = fetch(
+            let done = fetch(
                 client,
                 args.customer_id,
                 args.customer_user_id,
                 args.provider_instance_id,
             )
             .await?;
-            let json = redacted(&user);
+            out.answered(&done);
+            let json = redacted(&done.value);
             out.line(if conn.json {
                 json.to_string()
             } else {
@@ -229,7 +230,8 @@ pub(crate) async fn run_users(
                         args.customer_user_id,
                         Some(args.provider_instance_id),
                     )
-                    .await?;
+                    .await?
+                    .value;
                     args.fields.apply_to(found).map_err(Failure::Usage)?
                 }
             };
@@ -293,6 +295,7 @@ async fn list(
     let mut pages = std::pin::pin!(call.pages());
     while let Some(page) = pages.next().await {
         let page = page?;
+        out.answered_page(&page);
         if let Some(total) = page.total_count.and_then(|t| u64::try_from(t).ok()) {
             progress.set_length(total);
         }

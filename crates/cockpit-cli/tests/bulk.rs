@@ -250,7 +250,11 @@ async fn bad_lines_are_reported_by_number_before_anything_is_sent_and_the_others
 
     // --fail-fast: nothing after the first failure is started.
     let before = mock.received_resets().await.len();
-    let first_fails = format!("{{\"user-id\": \"{missing}\"}}\n{{\"user-id\": \"{a}\"}}\n");
+    // A line done does not stop the run; the first that fails does, and nothing after it
+    // is started.
+    let first_fails = format!(
+        "{{\"user-id\": \"{a}\"}}\n{{\"user-id\": \"{missing}\"}}\n{{\"user-id\": \"{b}\"}}\n"
+    );
     let one_at_a_time = ["--fail-fast", "--concurrency", "1"];
     let stopped = from_stdin(
         &mock.uri(),
@@ -260,7 +264,25 @@ async fn bad_lines_are_reported_by_number_before_anything_is_sent_and_the_others
     .await;
     assert_eq!(stopped.code, Some(8));
     assert!(stopped.stderr.contains("--fail-fast"), "{}", stopped.stderr);
-    assert_eq!(mock.received_resets().await.len(), before);
+    let resets = mock.received_resets().await;
+    assert_eq!(resets.len(), before + 1, "line 1 only");
+    assert_eq!(
+        resets[before].param("customerUserId"),
+        Some(a.to_string().as_str())
+    );
+    assert_eq!(stopped.stdout.lines().count(), 1, "line 1's reset, done");
+
+    // With nothing failing, --fail-fast stops nothing and the summary does not say it did.
+    let all_done = format!("{{\"user-id\": \"{a}\"}}\n{{\"user-id\": \"{b}\"}}\n");
+    let run = from_stdin(
+        &mock.uri(),
+        &[&reset[..], &one_at_a_time].concat(),
+        &all_done,
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(!run.stderr.contains("--fail-fast"), "{}", run.stderr);
+    assert_eq!(mock.received_resets().await.len(), before + 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -706,4 +728,192 @@ async fn a_generated_operation_takes_each_lines_body_inline() {
         3,
         "nothing more was sent"
     );
+
+    // A line can turn a switch on, and gives a plain flag no object.
+    let stored = mock.add_user(cockpit_test_support::uuid(CUSTOMER), stored_user(7));
+    let lines = format!(
+        "{{\"user-id\": \"{stored}\", \"fetch-user\": true}}\n\
+         {{\"user-id\": \"{stored}\", \"display-name\": {{\"first\": \"Ada\"}}}}\n"
+    );
+    let without_fetch: Vec<&str> = reset
+        .iter()
+        .copied()
+        .filter(|a| *a != "--fetch-user")
+        .collect();
+    let run = from_stdin(&mock.uri(), &without_fetch, &lines).await;
+    assert_eq!(run.code, Some(8), "{}", run.stderr);
+    let results = json_lines(&run.stdout);
+    let lines = by_line(&results);
+    assert_eq!(lines[&1]["outcome"], "done", "{}", lines[&1]);
+    assert_eq!(lines[&2]["outcome"], "invalid", "{}", lines[&2]);
+    assert!(
+        lines[&2]["message"]
+            .as_str()
+            .unwrap()
+            .contains("a flag's value is a string, a number or true/false"),
+        "{}",
+        lines[&2]
+    );
+    let resets = mock.received_resets().await;
+    assert_eq!(resets.len(), 4);
+    let body: Value = resets[3].body_as().unwrap();
+    assert_eq!(
+        body["customerUser"]["displayName"], "User 7",
+        "fetched, as the line asked"
+    );
+}
+
+/// A line that the API still throttles after the client's own retries was not processed:
+/// it runs again, three times at most, and the journal keeps each line's status.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_line_throttled_past_the_clients_retries_runs_again_three_times_at_most() {
+    let (patient, hopeless) = (Uuid::new_v4(), Uuid::new_v4());
+    let server = MockServer::start().await;
+    let seen: Arc<std::sync::Mutex<BTreeMap<String, usize>>> = Arc::default();
+    let counts = seen.clone();
+    let hopeless_path = hopeless.to_string();
+    Mock::given(any())
+        .respond_with(move |r: &wiremock::Request| {
+            let path = r.url.path().to_string();
+            let mut counts = counts.lock().unwrap();
+            let n = counts.entry(path.clone()).or_default();
+            *n += 1;
+            if path.ends_with(&hopeless_path) {
+                // 429 without Retry-After, always.
+                ResponseTemplate::new(429)
+            } else if *n <= 3 {
+                // The first run's three attempts are throttled; the rerun gets through.
+                ResponseTemplate::new(429).insert_header("retry-after", "0")
+            } else {
+                ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": patient}))
+            }
+        })
+        .mount(&server)
+        .await;
+    let dir = std::env::temp_dir().join(format!("cockpit-bulk-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let journal = dir.join("journal.jsonl");
+    let input = format!("{{\"user-id\": \"{patient}\"}}\n{{\"user-id\": \"{hopeless}\"}}\n");
+    let args = [
+        "users",
+        "get",
+        "--customer-id",
+        CUSTOMER,
+        "--json",
+        "--journal",
+        journal.to_str().unwrap(),
+    ];
+    let run = from_stdin(&server.uri(), &args, &input).await;
+    assert_eq!(run.code, Some(8), "{}", run.stderr);
+    let results = json_lines(&run.stdout);
+    let lines = by_line(&results);
+    assert_eq!(lines[&1]["outcome"], "done", "{}", lines[&1]);
+    assert_eq!(
+        lines[&1]["status"], 200,
+        "a convenience's line has its status too"
+    );
+    assert_eq!(lines[&1]["result"]["id"], patient.to_string());
+    assert_eq!(lines[&2]["outcome"], "failed", "{}", lines[&2]);
+    assert_eq!(lines[&2]["kind"], "too_many_requests");
+    assert_eq!(lines[&2]["mayHaveBeenProcessed"], false);
+    let seen = seen.lock().unwrap().clone();
+    let requests = |id: &Uuid| {
+        seen.iter()
+            .find(|(path, _)| path.ends_with(&id.to_string()))
+            .map(|(_, n)| *n)
+    };
+    assert_eq!(
+        requests(&patient),
+        Some(4),
+        "three throttled attempts, then one rerun"
+    );
+    assert_eq!(
+        requests(&hopeless),
+        Some(12),
+        "three attempts in each of the first run and its three reruns"
+    );
+    let received = server.received_requests().await.unwrap();
+    assert_eq!(received.len(), 16);
+    assert!(received.iter().all(|r| r.method.as_str() == "GET"));
+
+    // The journal keeps each line's end: status and correlation id, or the error's kind.
+    let records: Vec<Value> = json_lines(&std::fs::read_to_string(&journal).unwrap());
+    let done = records
+        .iter()
+        .find(|r| r["line"] == 1 && r["state"] == "done")
+        .expect("line 1 done");
+    assert_eq!(done["status"], 200);
+    assert!(
+        done["correlationId"]
+            .as_str()
+            .is_some_and(|c| c.len() == 36)
+    );
+    let failed = records
+        .iter()
+        .find(|r| r["line"] == 2 && r["state"] == "failed")
+        .expect("line 2 failed");
+    assert_eq!(failed["status"], 429);
+    assert_eq!(failed["kind"], "too_many_requests");
+    assert_eq!(failed["mayHaveBeenProcessed"], false);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Stdin cannot be the input and a flag's JSON at once; an input that cannot be read says
+/// so for the line it reached.
+#[tokio::test(flavor = "multi_thread")]
+async fn stdin_serves_one_reader_and_an_unreadable_input_is_named() {
+    let server = MockServer::start().await;
+    let args = [
+        "users",
+        "update",
+        "--customer-id",
+        CUSTOMER,
+        "--provider-instance-id",
+        PROVIDER_INSTANCE,
+        "--user-json",
+        "-",
+    ];
+    let run = from_stdin(
+        &server.uri(),
+        &args,
+        &format!("{{\"user-id\": \"{USER}\"}}\n"),
+    )
+    .await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("stdin is the input (--input -): give the other flag a file"),
+        "{}",
+        run.stderr
+    );
+
+    // A directory opens but does not read.
+    let dir = std::env::temp_dir().join(format!("cockpit-bulk-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = cli::run(
+        BIN,
+        [
+            "users",
+            "get",
+            "--customer-id",
+            CUSTOMER,
+            "--json",
+            "--input",
+            dir.to_str().unwrap(),
+        ],
+        cli_env(&server.uri()),
+        "",
+        Stdio::piped(),
+    )
+    .await;
+    assert_eq!(run.code, Some(8), "{}", run.stderr);
+    let result = &json_lines(&run.stdout)[0];
+    assert_eq!(result["line"], 1);
+    assert_eq!(result["outcome"], "invalid");
+    assert!(
+        result["message"].as_str().unwrap().starts_with("reading: "),
+        "{result}"
+    );
+    assert!(server.received_requests().await.unwrap().is_empty());
+    std::fs::remove_dir_all(dir).unwrap();
 }

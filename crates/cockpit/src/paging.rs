@@ -40,6 +40,8 @@ pub struct Page<T> {
     /// Whether there is a next page: as the server said in `hasNextPage`, or, where it
     /// did not say, as `totalPages`, `totalCount` or a full page told the walk.
     pub has_next_page: bool,
+    /// The HTTP status of this page's answer.
+    pub status: reqwest::StatusCode,
     /// The `X-Correlation-Id` that this page's call sent.
     pub correlation_id: Uuid,
     /// How many times this page's request was sent.
@@ -197,6 +199,7 @@ where
             total_count: parts.total_count,
             total_pages: parts.total_pages,
             has_next_page,
+            status: done.status,
             correlation_id: done.correlation_id,
             attempts: done.attempts,
         };
