@@ -653,6 +653,22 @@ async fn a_generated_operation_takes_each_lines_body_inline() {
     input.push_str(&format!(
         "{{\"customerId\": \"{CUSTOMER}\", \"customerUserId\": \"{USER}\", \"body-json\": \"-\"}}\n"
     ));
+    // A body from a file, named by the line.
+    let body_file = std::env::temp_dir().join(format!("cockpit-body-{}.json", Uuid::new_v4()));
+    std::fs::write(
+        &body_file,
+        serde_json::json!({"providerInstanceId": PROVIDER_INSTANCE,
+                           "customerUser": {"displayName": "From a file", "domain": "contoso.example",
+                                            "location": "PT", "email": null}})
+        .to_string(),
+    )
+    .unwrap();
+    let from_file = Uuid::new_v4();
+    input.push_str(&format!(
+        "{}\n",
+        serde_json::json!({"customerId": CUSTOMER, "customerUserId": from_file,
+                           "body-json": body_file.to_str().unwrap()})
+    ));
     // A body that the spec refuses (an empty customerUser): the SDK's check, before sending.
     input.push_str(&format!(
         "{{\"customerId\": \"{CUSTOMER}\", \"customerUserId\": \"{USER}\", \"body-json\": \
@@ -679,26 +695,36 @@ async fn a_generated_operation_takes_each_lines_body_inline() {
         "{}",
         lines[&4]
     );
-    assert_eq!(lines[&5]["outcome"], "invalid", "{}", lines[&5]);
+    assert_eq!(
+        lines[&5]["outcome"], "done",
+        "the body from a file: {}",
+        lines[&5]
+    );
+    assert_eq!(lines[&6]["outcome"], "invalid", "{}", lines[&6]);
     assert!(
-        lines[&5]["message"]
+        lines[&6]["message"]
             .as_str()
             .unwrap()
             .contains("missing field `displayName`"),
         "{}",
-        lines[&5]
+        lines[&6]
     );
     let resets = mock.received_resets().await;
-    assert_eq!(resets.len(), 3);
+    assert_eq!(resets.len(), 4);
     for r in &resets {
-        let n = ids
-            .iter()
-            .position(|id| Some(id.to_string().as_str()) == r.param("customerUserId"))
-            .expect("a line's user");
+        let id = r.param("customerUserId").unwrap();
         let body: Value = r.body_as().unwrap();
-        assert_eq!(body["customerUser"]["displayName"], format!("Inline {n}"));
+        let name = match ids.iter().position(|i| i.to_string() == id) {
+            Some(n) => format!("Inline {n}"),
+            None => {
+                assert_eq!(id, from_file.to_string());
+                "From a file".to_string()
+            }
+        };
+        assert_eq!(body["customerUser"]["displayName"], name);
         assert_eq!(body["providerInstanceId"], PROVIDER_INSTANCE);
     }
+    let _ = std::fs::remove_file(body_file);
 
     // `false` cannot take back a switch of the command line: the line is refused, not run
     // as if it had said nothing.
@@ -725,7 +751,7 @@ async fn a_generated_operation_takes_each_lines_body_inline() {
     );
     assert_eq!(
         mock.received_resets().await.len(),
-        3,
+        4,
         "nothing more was sent"
     );
 
@@ -733,7 +759,8 @@ async fn a_generated_operation_takes_each_lines_body_inline() {
     let stored = mock.add_user(cockpit_test_support::uuid(CUSTOMER), stored_user(7));
     let lines = format!(
         "{{\"user-id\": \"{stored}\", \"fetch-user\": true}}\n\
-         {{\"user-id\": \"{stored}\", \"display-name\": {{\"first\": \"Ada\"}}}}\n"
+         {{\"user-id\": \"{stored}\", \"display-name\": {{\"first\": \"Ada\"}}}}\n\
+         {{\"user-id\": \"{stored}\", \"fetch-user\": false, \"display-name\": \"Grace\"}}\n"
     );
     let without_fetch: Vec<&str> = reset
         .iter()
@@ -754,12 +781,26 @@ async fn a_generated_operation_takes_each_lines_body_inline() {
         "{}",
         lines[&2]
     );
-    let resets = mock.received_resets().await;
-    assert_eq!(resets.len(), 4);
-    let body: Value = resets[3].body_as().unwrap();
     assert_eq!(
-        body["customerUser"]["displayName"], "User 7",
-        "fetched, as the line asked"
+        lines[&3]["outcome"], "done",
+        "false for a switch not given: off"
+    );
+    let resets = mock.received_resets().await;
+    assert_eq!(resets.len(), 6);
+    let names: BTreeSet<String> = resets[4..]
+        .iter()
+        .map(|r| {
+            let body: Value = r.body_as().unwrap();
+            body["customerUser"]["displayName"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["User 7".to_string(), "Grace".to_string()]),
+        "line 1 fetched the user, as it asked; line 3 did not"
     );
 }
 
