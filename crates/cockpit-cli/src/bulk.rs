@@ -516,20 +516,17 @@ fn takes_json(arg: &clap::Arg) -> bool {
         .is_some_and(|names| names.iter().any(|n| n.as_str().starts_with("JSON")))
 }
 
-/// The subcommand's own flag for a line's key: by its long name or an alias, by the
-/// parameter name it stands for (the id of a generated flag), or by the kebab case of
-/// that name (`customerId` is `--customer-id`).
+/// The subcommand's own flag for a line's key: its long name or an alias, in kebab case.
+/// A flag's name is the kebab case of the parameter it stands for, so the spec's name
+/// finds it too (`customerId` is `--customer-id`), as does `customer_id`.
 fn flag_for<'c>(leaf: &'c clap::Command, key: &str) -> Option<&'c clap::Arg> {
     let kebab = heck::ToKebabCase::to_kebab_case(key);
+    let kebab = kebab.as_str();
     leaf.get_arguments().find(|a| {
         !a.is_global_set()
-            && a.get_long().is_some()
-            && (a.get_id() == key
-                || a.get_long() == Some(key)
-                || a.get_long() == Some(kebab.as_str())
-                || a.get_all_aliases().is_some_and(|aliases| {
-                    aliases.contains(&key) || aliases.contains(&kebab.as_str())
-                }))
+            && (a.get_long() == Some(kebab)
+                || a.get_all_aliases()
+                    .is_some_and(|aliases| aliases.contains(&kebab)))
     })
 }
 
