@@ -602,6 +602,7 @@ struct Tally {
     skipped: u64,
     in_doubt: Vec<u64>,
     invalid: Vec<(u64, String)>,
+    /// By the error kind's code (`not_found`), the stable word the JSON output uses.
     failed: BTreeMap<String, Vec<(u64, String)>>,
     lost: u64,
 }
@@ -615,7 +616,7 @@ impl Tally {
             Outcome::Invalid(why) => self.invalid.push((number, why.clone())),
             Outcome::Failed { error } => self
                 .failed
-                .entry(error.kind().to_string())
+                .entry(error.kind().as_str().to_string())
                 .or_default()
                 .push((number, error.to_string())),
         }
@@ -661,7 +662,11 @@ impl Tally {
             self.skipped.to_string(),
         ]);
         for (kind, lines) in &self.failed {
-            table.add_row([format!("failed: {kind}"), lines.len().to_string()]);
+            // The kind's code (`not_found`) in words, as the error's own text says it.
+            table.add_row([
+                format!("failed: {}", kind.replace('_', " ")),
+                lines.len().to_string(),
+            ]);
         }
         table.add_row([
             "invalid (not sent)".to_string(),

@@ -233,7 +233,7 @@ async fn bad_lines_are_reported_by_number_before_anything_is_sent_and_the_others
     let summary: Value = serde_json::from_str(run.stderr.lines().last().unwrap()).unwrap();
     assert_eq!(summary["summary"]["done"], 2);
     assert_eq!(summary["summary"]["invalid"], 4);
-    assert_eq!(summary["summary"]["failedByKind"]["not found"], 1);
+    assert_eq!(summary["summary"]["failedByKind"]["not_found"], 1);
 
     // The text summary names each line that did not succeed, by number.
     let text = from_stdin(&mock.uri(), &reset, &input).await;
@@ -406,6 +406,17 @@ async fn a_run_killed_mid_way_resumes_and_sends_no_reset_twice() {
         Some(if in_doubt.is_empty() { 0 } else { 8 }),
         "{}",
         rerun.stderr
+    );
+    // The summary counts the same.
+    let summary: Value = serde_json::from_str(rerun.stderr.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        summary["summary"]["skipped"],
+        done_before.len(),
+        "{summary}"
+    );
+    assert_eq!(
+        summary["summary"]["done"],
+        40 - done_before.len() - in_doubt.len()
     );
 
     // From what the server received: no user reset twice, every line that is not in doubt
