@@ -12,6 +12,7 @@ use cockpit::{
     types::CustomerUserInput,
 };
 use cockpit_test_support::*;
+use tracing_subscriber::fmt::format::FmtSpan;
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
 
 const CLIENT_SECRET: &str = "cs-SECRET-91b2deadbeef";
@@ -111,18 +112,24 @@ impl Write for Captured {
     }
 }
 
-// One thread, so that the thread-local subscriber sees the connection tasks too.
-#[tokio::test(flavor = "current_thread")]
-async fn a_failing_call_leaks_no_token_in_errors_or_trace_logs() {
+/// Everything logged at `level` and above, with the span events `spans`, from now until
+/// the guard is dropped, on this thread.
+fn capture(level: tracing::Level, spans: FmtSpan) -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_max_level(level)
+        .with_span_events(spans)
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
+// One thread, so that the thread-local subscriber sees the connection tasks too.
+#[tokio::test(flavor = "current_thread")]
+async fn a_failing_call_leaks_no_token_in_errors_or_trace_logs() {
+    let (captured, _guard) = capture(tracing::Level::TRACE, FmtSpan::CLOSE);
 
     let server = MockServer::start().await;
     Mock::given(any())
@@ -190,15 +197,7 @@ async fn no_error_path_leaks_the_token_or_the_client_secret() {
     use wiremock::matchers::path;
 
     const ISSUED: &str = "issued-SECRET-0b5e55ed";
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture(tracing::Level::TRACE, FmtSpan::FULL);
 
     let tokens = MockServer::start().await;
     Mock::given(path("/good"))
@@ -286,15 +285,7 @@ async fn no_error_path_leaks_the_token_or_the_client_secret() {
 async fn the_readme_subscriber_shows_how_calls_and_token_fetches_end() {
     use serde_json::json;
 
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture(tracing::Level::INFO, FmtSpan::CLOSE);
 
     const ISSUED: &str = "issued-SECRET-5ca1ab1e";
     let tokens = MockServer::start().await;
@@ -369,15 +360,7 @@ async fn the_readme_subscriber_shows_how_calls_and_token_fetches_end() {
 /// refused (`retry.refused`), with the refusal's reason in the error too.
 #[tokio::test(flavor = "current_thread")]
 async fn the_span_names_the_wait_for_a_place_and_a_retry_the_budget_refused() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture(tracing::Level::INFO, FmtSpan::CLOSE);
 
     // One place on the wire, answers that take 200 ms: the second of two calls waits.
     let slow = MockServer::start().await;
