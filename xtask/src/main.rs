@@ -38,8 +38,9 @@ jobs:
   schemathesis      run Schemathesis (pinned, from PyPI) against the standalone cockpit-mock
   release-check [--baseline REV]
                     the change's level (patch, minor, major) since REV (default: the last v*
-                    tag, else the commit of CHANGELOG.md's last release entry), from the spec's diff and
-                    cargo-semver-checks; fails when Cargo.toml's version is too low for it
+                    tag, else the commit of CHANGELOG.md's last release entry), from the
+                    spec's diff and cargo-semver-checks; fails when Cargo.toml's version is
+                    too low for it
   changelog [--baseline REV]
                     draft the API part of the next CHANGELOG.md entry from the spec's diff
   man               write the CLI's manual page to target/man/cockpit.1

@@ -2,9 +2,9 @@
 //!
 //! - `release-check [--baseline REV]`: the level of the change since the baseline (the
 //!   last `v*` tag, else the commit of CHANGELOG.md's last release entry, else the merge
-//!   base with `main`), from the spec's diff and from
-//!   cargo-semver-checks over the published crates; fails when the version in
-//!   `Cargo.toml` is lower than the change needs.
+//!   base with `main`), from the spec's diff and from cargo-semver-checks over the
+//!   published crates; fails when the version in `Cargo.toml` is lower than the change
+//!   needs.
 //! - `changelog [--baseline REV]`: the spec part of the next CHANGELOG.md entry, per
 //!   operation and schema, breaking changes first.
 //! - `man`: writes the CLI's manual page to `target/man/cockpit.1`.

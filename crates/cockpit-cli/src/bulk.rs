@@ -602,8 +602,8 @@ struct Tally {
     skipped: u64,
     in_doubt: Vec<u64>,
     invalid: Vec<(u64, String)>,
-    /// By the error kind's code (`not_found`), the stable word the JSON output uses.
-    failed: BTreeMap<String, Vec<(u64, String)>>,
+    /// By kind: the JSON summary names it by its code (`not_found`), the table in words.
+    failed: BTreeMap<cockpit::ErrorKind, Vec<(u64, String)>>,
     lost: u64,
 }
 
@@ -616,7 +616,7 @@ impl Tally {
             Outcome::Invalid(why) => self.invalid.push((number, why.clone())),
             Outcome::Failed { error } => self
                 .failed
-                .entry(error.kind().as_str().to_string())
+                .entry(error.kind())
                 .or_default()
                 .push((number, error.to_string())),
         }
@@ -639,7 +639,11 @@ impl Tally {
         }
         let failed: u64 = self.failed.values().map(|l| l.len() as u64).sum();
         if json {
-            let by_kind: BTreeMap<_, _> = self.failed.iter().map(|(k, l)| (k, l.len())).collect();
+            let by_kind: BTreeMap<_, _> = self
+                .failed
+                .iter()
+                .map(|(k, l)| (k.as_str(), l.len()))
+                .collect();
             eprintln!(
                 "{}",
                 json!({"summary": {
@@ -662,11 +666,7 @@ impl Tally {
             self.skipped.to_string(),
         ]);
         for (kind, lines) in &self.failed {
-            // The kind's code (`not_found`) in words, as the error's own text says it.
-            table.add_row([
-                format!("failed: {}", kind.replace('_', " ")),
-                lines.len().to_string(),
-            ]);
+            table.add_row([format!("failed: {kind}"), lines.len().to_string()]);
         }
         table.add_row([
             "invalid (not sent)".to_string(),

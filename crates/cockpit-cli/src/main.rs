@@ -529,7 +529,6 @@ pub(crate) fn client(conn: &Connection, in_flight: Option<usize>) -> Result<Clie
     Ok(builder.build()?)
 }
 
-/// Reads text from a file, or from stdin for `-`.
 /// The JSON behind a `FILE|-` flag: the JSON itself when it starts with `{` or `[` (a file
 /// of that name is `./{…}`), stdin for `-`, else the file's text.
 fn read_source(source: &str, what: &str) -> anyhow::Result<String> {
