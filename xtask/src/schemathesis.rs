@@ -30,9 +30,9 @@ const SCHEMATHESIS: &str = "schemathesis==4.32.5";
 const CHECKS: &str = "ignored_auth,missing_required_header,negative_data_rejection,positive_data_acceptance,response_schema_conformance";
 
 /// Stops the mock when the job ends, whichever way.
-struct Running(Child);
+struct Stopped(Child);
 
-impl Drop for Running {
+impl Drop for Stopped {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -52,17 +52,31 @@ fn install(root: &Path) -> Result<String> {
     Ok(bin.to_string_lossy().to_string())
 }
 
-/// Runs the job; fails on any failure Schemathesis reports. `build`: build the standalone
-/// mock first (`xtask test` has built it, and runs this beside `cargo doc`).
-pub(crate) fn run(build: bool) -> Result<()> {
+/// Runs the job, its output as it comes; fails on any failure Schemathesis reports.
+pub(crate) fn run() -> Result<()> {
+    // The standalone mock, built as `cargo test --workspace` builds it (nothing to do after
+    // the tests): a `-p cockpit-mock` build would resolve other features and rebuild half
+    // the dependency tree.
+    crate::standalone_mock()?;
+    start(None)?.finish()
+}
+
+/// Schemathesis under way against its own standalone mock.
+pub(crate) struct Running {
+    schemathesis: Child,
+    /// Dropped after Schemathesis ends, which stops the mock.
+    _mock: Stopped,
+    /// Where its output goes when it runs in the background, to be printed at the end.
+    log: Option<std::path::PathBuf>,
+}
+
+/// Starts the mock (`target/debug/cockpit-mock`, already built) and Schemathesis against
+/// it. With `log`, Schemathesis writes there rather than to this job's output, so that it
+/// can run beside other steps without mixing its lines into theirs; [`Running::finish`]
+/// prints it.
+pub(crate) fn start(log: Option<&Path>) -> Result<Running> {
     let root = workspace_root();
     let schemathesis = install(&root)?;
-    if build {
-        // The standalone mock, built as `cargo test --workspace` builds it (nothing to do
-        // after the tests): a `-p cockpit-mock` build would resolve other features and
-        // rebuild half the dependency tree.
-        crate::standalone_mock()?;
-    }
     let contract = root.join("crates/cockpit-mock/contract");
     let mut child = Command::new(root.join("target/debug/cockpit-mock"))
         .arg("--seed")
@@ -72,7 +86,7 @@ pub(crate) fn run(build: bool) -> Result<()> {
         .spawn()
         .context("starting target/debug/cockpit-mock")?;
     let stdout = child.stdout.take().context("the mock's stdout")?;
-    let mock = Running(child);
+    let mock = Stopped(child);
     let mut first = String::new();
     BufReader::new(stdout)
         .read_line(&mut first)
@@ -102,17 +116,60 @@ pub(crate) fn run(build: bool) -> Result<()> {
         "1".to_string(),
     ];
     println!(
-        "$ schemathesis {} (against the mock at {url})",
-        args.join(" ")
+        "$ schemathesis {} (against the mock at {url}{})",
+        args.join(" "),
+        if log.is_some() {
+            "; in the background, its output printed when it ends"
+        } else {
+            ""
+        }
     );
-    let status = Command::new(&schemathesis)
-        .args(&args)
-        .current_dir(&work)
-        .status()
-        .context("starting schemathesis")?;
-    drop(mock);
-    if !status.success() {
-        bail!("schemathesis found contract failures in cockpit-mock ({status}); see above");
+    let mut command = Command::new(&schemathesis);
+    command.args(&args).current_dir(&work);
+    if let Some(log) = log {
+        let file =
+            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        command.stdout(file.try_clone()?).stderr(file);
     }
-    Ok(())
+    let schemathesis = command.spawn().context("starting schemathesis")?;
+    Ok(Running {
+        schemathesis,
+        _mock: mock,
+        log: log.map(Path::to_path_buf),
+    })
+}
+
+/// Stops Schemathesis if the job ends before [`Running::finish`] (a step beside it failed);
+/// the mock stops after it.
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.schemathesis.kill();
+        let _ = self.schemathesis.wait();
+    }
+}
+
+impl Running {
+    /// Waits for Schemathesis to end, prints what it wrote if it ran in the background,
+    /// and fails on any failure it reports.
+    pub(crate) fn finish(mut self) -> Result<()> {
+        let started = std::time::Instant::now();
+        let status = self
+            .schemathesis
+            .wait()
+            .context("waiting for schemathesis")?;
+        if let Some(log) = &self.log {
+            println!("$ schemathesis (its output, from the background)");
+            let text = std::fs::read_to_string(log)
+                .with_context(|| format!("reading {}", log.display()))?;
+            print!("{text}");
+            println!(
+                "(waited {:.1} s for it to end)",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        if !status.success() {
+            bail!("schemathesis found contract failures in cockpit-mock ({status}); see above");
+        }
+        Ok(())
+    }
 }
