@@ -125,7 +125,7 @@ fn test() -> Result<()> {
     // from here to the end of the job: it keeps one core busy for about half a minute, and
     // the steps from here on leave that much of the machine idle (the tests wait on their
     // servers more than they compute).
-    let schemathesis = schemathesis::start(Some(&root.join("target/schemathesis.log")))?;
+    let schemathesis = schemathesis::start(true)?;
     // `--include-ignored` runs the contract tests, which need the Prism that `npm ci` installs.
     run(
         "cargo",
@@ -193,28 +193,32 @@ fn test() -> Result<()> {
         ],
         &[],
     )?;
-    // The docs of the crates users read, as docs.rs builds them: a broken link fails.
-    run(
-        "cargo",
-        &[
-            "doc",
-            "--no-deps",
-            "--locked",
-            "-p",
-            "cockpit-generated",
-            "-p",
-            "cockpit",
-            "-p",
-            "cockpit-mock",
-        ],
-        &[("RUSTDOCFLAGS", "-D warnings")],
-    )?;
     // The four published crates, packaged as the registry would take them (manifests, files,
     // and the order among them), then the packaged client checked on its own outside the
     // repository.
     release::package(false)?;
+    // The docs of the crates users read, as docs.rs builds them (a broken link fails),
+    // beside the release check: that one builds in its own target directory, one crate's
+    // rustdoc at a time, and leaves a core idle for the half minute it takes.
+    let doc_args = [
+        "doc",
+        "--no-deps",
+        "--locked",
+        "-p",
+        "cockpit-generated",
+        "-p",
+        "cockpit",
+        "-p",
+        "cockpit-mock",
+    ];
+    let mut doc = command("cargo");
+    doc.args(doc_args)
+        .env("RUSTDOCFLAGS", "-D warnings")
+        .current_dir(&root);
+    let doc = Background::start(doc, format!("cargo {}", doc_args.join(" ")), "doc")?;
     println!("$ cargo xtask release-check");
     release::check(&[])?;
+    doc.finish()?;
     schemathesis.finish()?;
     println!("xtask test: every check passed");
     Ok(())
@@ -276,6 +280,64 @@ pub(crate) fn run(program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<
     }
     println!("(took {:.1} s)", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// A step started beside the others. Its output goes to a log rather than between their
+/// lines, and [`Background::finish`] prints it when the step has ended. Dropped unfinished
+/// (a step in front of it failed), it stops the step.
+pub(crate) struct Background {
+    child: std::process::Child,
+    line: String,
+    log: std::path::PathBuf,
+    started: std::time::Instant,
+}
+
+impl Background {
+    /// Starts `command`, its output into `target/<name>.log`; `line` says what it is.
+    pub(crate) fn start(mut command: Command, line: String, name: &str) -> Result<Self> {
+        let log = codegen::workspace_root().join(format!("target/{name}.log"));
+        let file =
+            std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        println!("$ {line} (in the background; its output when it ends)");
+        let child = command
+            .stdout(file.try_clone()?)
+            .stderr(file)
+            .spawn()
+            .with_context(|| format!("starting {line}"))?;
+        Ok(Self {
+            child,
+            line,
+            log,
+            started: std::time::Instant::now(),
+        })
+    }
+
+    /// Waits for the step, prints its output, and fails if it did.
+    pub(crate) fn finish(mut self) -> Result<()> {
+        let status = self
+            .child
+            .wait()
+            .with_context(|| format!("waiting for {}", self.line))?;
+        let output = std::fs::read_to_string(&self.log)
+            .with_context(|| format!("reading {}", self.log.display()))?;
+        println!("$ {} (from the background)", self.line);
+        print!("{output}");
+        println!(
+            "(ended {:.1} s after it started)",
+            self.started.elapsed().as_secs_f64()
+        );
+        if !status.success() {
+            bail!("`{}` failed ({status}); its output is above", self.line);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// Builds the standalone `cockpit-mock` (`target/debug/cockpit-mock`) the way `cargo test

@@ -58,23 +58,27 @@ pub(crate) fn run() -> Result<()> {
     // the tests): a `-p cockpit-mock` build would resolve other features and rebuild half
     // the dependency tree.
     crate::standalone_mock()?;
-    start(None)?.finish()
+    start(false)?.finish()
 }
 
 /// Schemathesis under way against its own standalone mock.
 pub(crate) struct Running {
-    schemathesis: Child,
-    /// Dropped after Schemathesis ends, which stops the mock.
+    /// Ends before the mock does: fields drop in order.
+    schemathesis: Job,
     _mock: Stopped,
-    /// Where its output goes when it runs in the background, to be printed at the end.
-    log: Option<std::path::PathBuf>,
+}
+
+enum Job {
+    Foreground(Child, String),
+    Background(crate::Background),
+    /// Finished.
+    Done,
 }
 
 /// Starts the mock (`target/debug/cockpit-mock`, already built) and Schemathesis against
-/// it. With `log`, Schemathesis writes there rather than to this job's output, so that it
-/// can run beside other steps without mixing its lines into theirs; [`Running::finish`]
-/// prints it.
-pub(crate) fn start(log: Option<&Path>) -> Result<Running> {
+/// it: in the background when `background`, its output printed by [`Running::finish`],
+/// so that it can run beside other steps without mixing its lines into theirs.
+pub(crate) fn start(background: bool) -> Result<Running> {
     let root = workspace_root();
     let schemathesis = install(&root)?;
     let contract = root.join("crates/cockpit-mock/contract");
@@ -115,61 +119,50 @@ pub(crate) fn start(log: Option<&Path>) -> Result<Running> {
         "--workers".to_string(),
         "1".to_string(),
     ];
-    println!(
-        "$ schemathesis {} (against the mock at {url}{})",
-        args.join(" "),
-        if log.is_some() {
-            "; in the background, its output printed when it ends"
-        } else {
-            ""
-        }
+    let line = format!(
+        "schemathesis {} (against the mock at {url})",
+        args.join(" ")
     );
     let mut command = Command::new(&schemathesis);
     command.args(&args).current_dir(&work);
-    if let Some(log) = log {
-        let file =
-            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-        command.stdout(file.try_clone()?).stderr(file);
-    }
-    let schemathesis = command.spawn().context("starting schemathesis")?;
+    let schemathesis = if background {
+        Job::Background(crate::Background::start(command, line, "schemathesis")?)
+    } else {
+        println!("$ {line}");
+        let child = command.spawn().context("starting schemathesis")?;
+        Job::Foreground(child, line)
+    };
     Ok(Running {
         schemathesis,
         _mock: mock,
-        log: log.map(Path::to_path_buf),
     })
 }
 
-/// Stops Schemathesis if the job ends before [`Running::finish`] (a step beside it failed);
-/// the mock stops after it.
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.schemathesis.kill();
-        let _ = self.schemathesis.wait();
+impl Running {
+    /// Waits for Schemathesis to end (printing its output if it ran in the background) and
+    /// fails on any failure it reports.
+    pub(crate) fn finish(mut self) -> Result<()> {
+        match std::mem::replace(&mut self.schemathesis, Job::Done) {
+            Job::Background(job) => job.finish(),
+            Job::Foreground(mut child, line) => {
+                let status = child.wait().context("waiting for schemathesis")?;
+                if !status.success() {
+                    bail!("`{line}` found contract failures in cockpit-mock ({status}); see above");
+                }
+                Ok(())
+            }
+            Job::Done => Ok(()),
+        }
     }
 }
 
-impl Running {
-    /// Waits for Schemathesis to end, prints what it wrote if it ran in the background,
-    /// and fails on any failure it reports.
-    pub(crate) fn finish(mut self) -> Result<()> {
-        let started = std::time::Instant::now();
-        let status = self
-            .schemathesis
-            .wait()
-            .context("waiting for schemathesis")?;
-        if let Some(log) = &self.log {
-            println!("$ schemathesis (its output, from the background)");
-            let text = std::fs::read_to_string(log)
-                .with_context(|| format!("reading {}", log.display()))?;
-            print!("{text}");
-            println!(
-                "(waited {:.1} s for it to end)",
-                started.elapsed().as_secs_f64()
-            );
+/// Stops a Schemathesis in the foreground if the job ends before [`Running::finish`] (one
+/// in the background stops itself); the mock stops after it.
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Job::Foreground(child, _) = &mut self.schemathesis {
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        if !status.success() {
-            bail!("schemathesis found contract failures in cockpit-mock ({status}); see above");
-        }
-        Ok(())
     }
 }
