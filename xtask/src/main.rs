@@ -314,16 +314,20 @@ impl Background {
 
     /// Waits for the step, prints its output, and fails if it did.
     pub(crate) fn finish(mut self) -> Result<()> {
+        let waiting = std::time::Instant::now();
         let status = self
             .child
             .wait()
             .with_context(|| format!("waiting for {}", self.line))?;
+        let waited = waiting.elapsed().as_secs_f64();
         let output = std::fs::read_to_string(&self.log)
             .with_context(|| format!("reading {}", self.log.display()))?;
         println!("$ {} (from the background)", self.line);
         print!("{output}");
+        // When it ended is not known, only that it had by now: the time it held up the job
+        // is the wait.
         println!(
-            "(ended {:.1} s after it started)",
+            "(started {:.1} s ago; the job waited {waited:.1} s for it)",
             self.started.elapsed().as_secs_f64()
         );
         if !status.success() {
