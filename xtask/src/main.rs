@@ -6,6 +6,7 @@
 //! - `downstream`: the tests of `examples/downstream`, a user's crate outside the
 //!   workspace, against the mock and the standalone mock.
 //! - `modules`: fail on an import cycle between the modules of a library crate.
+//! - `features`: fail when xtask's dependencies would be built twice (see `features.rs`).
 //! - `bench-build`: the cold build cost of depending on cockpit, against reqwest alone.
 //! - `release-check`, `changelog`, `man`, `msrv`: releases (see `release.rs`).
 
@@ -14,6 +15,7 @@ mod codegen;
 mod directions;
 mod downstream;
 mod facade;
+mod features;
 mod fixture;
 mod modules;
 mod release;
@@ -35,6 +37,8 @@ jobs:
                     and cockpit-mock by path (in target/isolated)
   bench-build       time cold builds of a tiny app using cockpit and one using only reqwest
   modules           fail on an import cycle between the modules of a library crate
+  features          fail when a dependency of xtask gets other features from `cargo xtask`
+                    than from the test build, which would build it twice (xtask/Cargo.toml)
   schemathesis      run Schemathesis (pinned, from PyPI) against the standalone cockpit-mock
   release-check [--baseline REV]
                     the change's level (patch, minor, major) since REV (default: the last v*
@@ -48,7 +52,7 @@ jobs:
                     cockpit-generated on its own, outside the repository
   msrv              fail when a locked dependency needs a newer Rust than the workspace's rust-version
   test              run every check: fmt, clippy (as the compiler of the test build), tests (contract tests too), spec lint, cargo deny,
-                    codegen --check, msrv, modules, fixture, downstream, the main job, schemathesis, docs,
+                    codegen --check, msrv, modules, fixture, xtask's features, downstream, the main job, schemathesis, docs,
                     publish --dry-run, the packaged client's build, release-check";
 
 fn main() -> ExitCode {
@@ -73,6 +77,7 @@ fn job() -> Result<()> {
         ["downstream"] => downstream::run(),
         ["bench-build"] => bench_build::run(),
         ["modules"] => modules::run(),
+        ["features"] => features::check(),
         ["schemathesis"] => schemathesis::run(),
         ["release-check", rest @ ..] => release::check(rest),
         ["changelog", rest @ ..] => release::changelog(rest),
@@ -158,6 +163,7 @@ fn test() -> Result<()> {
     println!("$ cargo xtask modules");
     modules::run()?;
     fixture::check()?;
+    features::check()?;
     println!("$ cargo xtask downstream");
     downstream::run()?;
     // The README's main job, end to end against the embedded mock (never a configured API).
