@@ -15,9 +15,7 @@ type Features = BTreeMap<String, BTreeSet<String>>;
 
 /// Compares the two resolutions with `cargo tree`; fails naming each crate that differs.
 pub(crate) fn check() -> Result<()> {
-    let alone = tree(&["--package", "xtask", "--edges", "normal,build"])?;
-    let workspace = tree(&["--workspace", "--edges", "normal,build,dev"])?;
-    let differ = differences(&alone, &workspace);
+    let (count, differ) = compare()?;
     ensure!(
         differ.is_empty(),
         "xtask's dependencies would be compiled twice in CI:\n{}\nadd those features to the \
@@ -26,10 +24,16 @@ pub(crate) fn check() -> Result<()> {
         differ.join("\n")
     );
     println!(
-        "xtask's {} dependencies: the same features alone, in the workspace, and for proc macros",
-        alone.len()
+        "xtask's {count} dependencies: the same features alone, in the workspace, and for proc macros"
     );
     Ok(())
+}
+
+/// How many crates xtask depends on, and the [`differences`] of their features.
+fn compare() -> Result<(usize, Vec<String>)> {
+    let alone = tree(&["--package", "xtask", "--edges", "normal,build"])?;
+    let workspace = tree(&["--workspace", "--edges", "normal,build,dev"])?;
+    Ok((alone.len(), differences(&alone, &workspace)))
 }
 
 /// One line for each of xtask's crates that is built with two feature sets, or with other
@@ -134,5 +138,16 @@ mod tests {
             ]
         );
         assert!(differences(&workspace, &workspace).is_empty());
+    }
+
+    /// The check on this workspace, as a plain `cargo test` runs it.
+    #[test]
+    fn xtask_alone_and_the_workspace_agree() {
+        let (count, differ) = compare().unwrap();
+        assert!(
+            count > 50,
+            "xtask's dependencies, as cargo tree reads them: {count}"
+        );
+        assert!(differ.is_empty(), "{}", differ.join("\n"));
     }
 }

@@ -390,3 +390,42 @@ pub(crate) fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
     }
     command
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A background step's failure fails the job when it is finished, with its output kept;
+    /// a step dropped unfinished is stopped.
+    #[test]
+    fn a_background_step_is_waited_for_and_its_failure_reported() {
+        let mut ok = Command::new("sh");
+        ok.args(["-c", "echo fine"]);
+        Background::start(ok, "sh ok".to_string(), "xtask-test-ok")
+            .unwrap()
+            .finish()
+            .unwrap();
+        let log = codegen::workspace_root().join("target/xtask-test-ok.log");
+        assert_eq!(std::fs::read_to_string(log).unwrap(), "fine\n");
+
+        let mut failing = Command::new("sh");
+        failing.args(["-c", "echo broken link >&2; exit 3"]);
+        let err = Background::start(failing, "sh failing".to_string(), "xtask-test-failing")
+            .unwrap()
+            .finish()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`sh failing` failed (exit status: 3); its output is above"
+        );
+
+        let mut slow = Command::new("sleep");
+        slow.arg("30");
+        let started = std::time::Instant::now();
+        drop(Background::start(slow, "sleep".to_string(), "xtask-test-slow").unwrap());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "dropping it stopped the step"
+        );
+    }
+}
