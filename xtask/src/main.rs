@@ -421,11 +421,17 @@ mod tests {
 
         let mut slow = Command::new("sleep");
         slow.arg("30");
-        let started = std::time::Instant::now();
-        drop(Background::start(slow, "sleep".to_string(), "xtask-test-slow").unwrap());
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
-            "dropping it stopped the step"
-        );
+        let slow = Background::start(slow, "sleep".to_string(), "xtask-test-slow").unwrap();
+        let pid = slow.child.id().to_string();
+        let alive = || {
+            Command::new("kill")
+                .args(["-0", &pid])
+                .status()
+                .unwrap()
+                .success()
+        };
+        assert!(alive());
+        drop(slow);
+        assert!(!alive(), "dropping it stopped the step, and reaped it");
     }
 }
