@@ -48,7 +48,8 @@ jobs:
   changelog [--baseline REV]
                     draft the API part of the next CHANGELOG.md entry from the spec's diff
   man               write the CLI's manual page to target/man/cockpit.1
-  package           cargo publish --workspace --dry-run, then build the packaged
+  package           cargo publish --workspace --dry-run, verified (earlier verifications' copies
+                    of this version removed first), then build the packaged
                     cockpit-generated on its own, outside the repository
   msrv              fail when a locked dependency needs a newer Rust than the workspace's rust-version
   test              run every check: fmt, clippy (as the compiler of the test build), tests (contract tests too), spec lint, cargo deny,

@@ -767,23 +767,75 @@ fn rust_version(v: &str) -> Result<Version> {
 }
 
 /// `cargo publish --workspace --dry-run` of the four published crates (manifests, files,
-/// and the order among them), then the packaged client's own build: `always`, or when it
-/// changed since the last release (see [`packaged_client_builds`]).
-pub(crate) fn package(always: bool) -> Result<()> {
-    crate::run(
-        "cargo",
-        &[
-            "publish",
-            "--workspace",
-            "--dry-run",
-            "--locked",
-            "--no-verify",
-            // A local run checks the tree as it is, committed or not.
-            "--allow-dirty",
-        ],
-        &[],
-    )?;
-    packaged_client_builds(always)
+/// and the order among them), then the packaged client's own build.
+///
+/// `full` (`cargo xtask package`, before a release): cargo also verifies each package,
+/// building it against the others as packaged, and the packaged client is built always.
+/// Cargo serves those packages from a local overlay of the registry and trusts a registry
+/// crate's version to name its content: it reuses what it extracted and built for
+/// `cockpit 0.2.0` at an earlier dry run, so a second dry run of the same version checks
+/// the earlier code, and fails or passes on it. The copies are removed first
+/// ([`forget_verified_copies`]).
+///
+/// Otherwise (`cargo xtask test`): no verification (the tests build everything), and the
+/// packaged client only when it changed since the last release (see
+/// [`packaged_client_builds`]).
+pub(crate) fn package(full: bool) -> Result<()> {
+    let mut args = vec!["publish", "--workspace", "--dry-run", "--locked"];
+    if full {
+        forget_verified_copies()?;
+    } else {
+        args.push("--no-verify");
+    }
+    // A local run checks the tree as it is, committed or not.
+    args.push("--allow-dirty");
+    crate::run("cargo", &args, &[])?;
+    packaged_client_builds(full)
+}
+
+/// Removes what an earlier verification left of the published crates at this version:
+/// their builds in the workspace's target directory (`cargo clean -p`, which also removes
+/// the workspace's own builds of them), and their sources extracted from the overlay, in
+/// `$CARGO_HOME/registry/src` (every registry there but crates.io's own, whose crates of
+/// these names are someone else's and never change). Cargo extracts and builds them anew.
+fn forget_verified_copies() -> Result<()> {
+    let root = codegen::workspace_root();
+    let manifest =
+        std::fs::read_to_string(root.join("Cargo.toml")).context("reading Cargo.toml")?;
+    let version = version_at(&manifest)?;
+    let mut clean = vec!["clean"];
+    for name in PUBLISHED {
+        clean.extend(["-p", name]);
+    }
+    crate::run("cargo", &clean, &[])?;
+    let home = match std::env::var_os("CARGO_HOME") {
+        Some(home) => std::path::PathBuf::from(home),
+        None => std::path::PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?)
+            .join(".cargo"),
+    };
+    let sources = home.join("registry/src");
+    let Ok(registries) = std::fs::read_dir(&sources) else {
+        return Ok(());
+    };
+    for registry in registries {
+        let registry = registry?.path();
+        let name = registry.file_name().unwrap_or_default().to_string_lossy();
+        if name.starts_with("index.crates.io-") {
+            continue;
+        }
+        for krate in PUBLISHED {
+            let copy = registry.join(format!("{krate}-{version}"));
+            if copy.exists() {
+                println!(
+                    "removing {}, extracted by an earlier verification",
+                    copy.display()
+                );
+                std::fs::remove_dir_all(&copy)
+                    .with_context(|| format!("removing {}", copy.display()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The packaged `cockpit-generated` (`cargo package`, in `target/package`) builds from
