@@ -796,8 +796,10 @@ pub(crate) fn package(full: bool) -> Result<()> {
 /// Removes what an earlier verification left of the published crates at this version:
 /// their builds in the workspace's target directory (`cargo clean -p`, which also removes
 /// the workspace's own builds of them), and their sources extracted from the overlay, in
-/// `$CARGO_HOME/registry/src` (every registry there but crates.io's own, whose crates of
-/// these names are someone else's and never change). Cargo extracts and builds them anew.
+/// `$CARGO_HOME/registry/src`. Cargo names a registry's directory there after its host;
+/// the overlay is a local registry, with no host, so its directory's name starts with
+/// `-`. The others are left alone: a crate of these names there is someone else's, and
+/// never changes. Cargo extracts and builds them anew.
 fn forget_verified_copies() -> Result<()> {
     let root = codegen::workspace_root();
     let manifest =
@@ -820,7 +822,7 @@ fn forget_verified_copies() -> Result<()> {
     for registry in registries {
         let registry = registry?.path();
         let name = registry.file_name().unwrap_or_default().to_string_lossy();
-        if name.starts_with("index.crates.io-") {
+        if !name.starts_with('-') {
             continue;
         }
         for krate in PUBLISHED {
