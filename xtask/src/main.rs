@@ -165,21 +165,6 @@ fn test() -> Result<()> {
     modules::run()?;
     fixture::check()?;
     features::check()?;
-    // The release check from here to the end, in the background: it builds in its own
-    // target directory, one crate's rustdoc at a time, so it fits beside the steps below,
-    // which share the workspace's target directory and leave a core idle in places. It is
-    // this same executable, given the linted build's environment as the cargo commands
-    // here are, so that cargo-semver-checks' builds stay the ones it has.
-    let mut release = Command::new(std::env::current_exe().context("finding xtask's executable")?);
-    release.arg("release-check").current_dir(&root);
-    for (name, value) in LINTED.get().into_iter().flatten() {
-        release.env(name, value);
-    }
-    let release = Background::start(
-        release,
-        "cargo xtask release-check".to_string(),
-        "release-check",
-    )?;
     println!("$ cargo xtask downstream");
     downstream::run()?;
     // The README's main job, end to end against the embedded mock (never a configured API).
@@ -219,7 +204,9 @@ fn test() -> Result<()> {
     // and the order among them), then the packaged client checked on its own outside the
     // repository.
     release::package(false)?;
-    // The docs of the crates users read, as docs.rs builds them (a broken link fails).
+    // The docs of the crates users read, as docs.rs builds them (a broken link fails),
+    // beside the release check: that one builds in its own target directory, one crate's
+    // rustdoc at a time, and leaves a core idle for the half minute it takes.
     let doc_args = [
         "doc",
         "--no-deps",
@@ -231,8 +218,14 @@ fn test() -> Result<()> {
         "-p",
         "cockpit-mock",
     ];
-    run("cargo", &doc_args, &[("RUSTDOCFLAGS", "-D warnings")])?;
-    release.finish()?;
+    let mut doc = command("cargo");
+    doc.args(doc_args)
+        .env("RUSTDOCFLAGS", "-D warnings")
+        .current_dir(&root);
+    let doc = Background::start(doc, format!("cargo {}", doc_args.join(" ")), "doc")?;
+    println!("$ cargo xtask release-check");
+    release::check(&[])?;
+    doc.finish()?;
     schemathesis.finish()?;
     println!("xtask test: every check passed");
     Ok(())
