@@ -131,7 +131,7 @@ fn test() -> Result<()> {
     // from here to the end of the job: it keeps one core busy for about half a minute, and
     // the steps from here on leave that much of the machine idle (the tests wait on their
     // servers more than they compute).
-    let schemathesis = schemathesis::start(true)?;
+    let schemathesis = schemathesis::start()?;
     // `--include-ignored` runs the contract tests, which need the Prism that `npm ci` installs.
     run(
         "cargo",

@@ -58,27 +58,43 @@ pub(crate) fn run() -> Result<()> {
     // the tests): a `-p cockpit-mock` build would resolve other features and rebuild half
     // the dependency tree.
     crate::standalone_mock()?;
-    start(false)?.finish()
+    let (_mock, mut schemathesis, line) = prepare()?;
+    println!("$ {line}");
+    let status = schemathesis.status().context("starting schemathesis")?;
+    if !status.success() {
+        bail!("schemathesis found contract failures in cockpit-mock ({status}); see above");
+    }
+    Ok(())
 }
 
-/// Schemathesis under way against its own standalone mock.
+/// Schemathesis under way in the background, against its own standalone mock.
 pub(crate) struct Running {
-    /// Ends before the mock does: fields drop in order.
-    schemathesis: Job,
+    schemathesis: crate::Background,
     _mock: Stopped,
 }
 
-enum Job {
-    Foreground(Child, String),
-    Background(crate::Background),
-    /// Finished.
-    Done,
+/// Starts the mock (`target/debug/cockpit-mock`, already built) and Schemathesis against it
+/// in the background, so that it can run beside other steps without mixing its lines into
+/// theirs; [`Running::finish`] prints its output.
+pub(crate) fn start() -> Result<Running> {
+    let (mock, schemathesis, line) = prepare()?;
+    Ok(Running {
+        schemathesis: crate::Background::start(schemathesis, line, "schemathesis")?,
+        _mock: mock,
+    })
 }
 
-/// Starts the mock (`target/debug/cockpit-mock`, already built) and Schemathesis against
-/// it: in the background when `background`, its output printed by [`Running::finish`],
-/// so that it can run beside other steps without mixing its lines into theirs.
-pub(crate) fn start(background: bool) -> Result<Running> {
+impl Running {
+    /// Waits for Schemathesis to end, prints its output, and fails on any failure it
+    /// reports; the mock stops after it.
+    pub(crate) fn finish(self) -> Result<()> {
+        self.schemathesis.finish()
+    }
+}
+
+/// Starts the mock and returns it with the Schemathesis command against it, and the line
+/// that says what that command is.
+fn prepare() -> Result<(Stopped, Command, String)> {
     let root = workspace_root();
     let schemathesis = install(&root)?;
     let contract = root.join("crates/cockpit-mock/contract");
@@ -125,44 +141,5 @@ pub(crate) fn start(background: bool) -> Result<Running> {
     );
     let mut command = Command::new(&schemathesis);
     command.args(&args).current_dir(&work);
-    let schemathesis = if background {
-        Job::Background(crate::Background::start(command, line, "schemathesis")?)
-    } else {
-        println!("$ {line}");
-        let child = command.spawn().context("starting schemathesis")?;
-        Job::Foreground(child, line)
-    };
-    Ok(Running {
-        schemathesis,
-        _mock: mock,
-    })
-}
-
-impl Running {
-    /// Waits for Schemathesis to end (printing its output if it ran in the background) and
-    /// fails on any failure it reports.
-    pub(crate) fn finish(mut self) -> Result<()> {
-        match std::mem::replace(&mut self.schemathesis, Job::Done) {
-            Job::Background(job) => job.finish(),
-            Job::Foreground(mut child, line) => {
-                let status = child.wait().context("waiting for schemathesis")?;
-                if !status.success() {
-                    bail!("`{line}` found contract failures in cockpit-mock ({status}); see above");
-                }
-                Ok(())
-            }
-            Job::Done => Ok(()),
-        }
-    }
-}
-
-/// Stops a Schemathesis in the foreground if the job ends before [`Running::finish`] (one
-/// in the background stops itself); the mock stops after it.
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Job::Foreground(child, _) = &mut self.schemathesis {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
+    Ok((mock, command, line))
 }
